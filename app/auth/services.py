@@ -1,0 +1,141 @@
+"""Accounts: password hashing, authentication, creating and changing users."""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.auth.models import Role, User
+from app.parks.models import Park
+
+_hasher = PasswordHasher()
+MIN_PASSWORD_LENGTH = 8
+
+
+class AccountError(ValueError):
+    """A user-facing problem with account data."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def hash_password(password: str) -> str:
+    """Hash *password* with argon2id."""
+    return _hasher.hash(password)
+
+
+def check_password_policy(password: str) -> None:
+    """Refuse passwords that are too short or too simple."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(_("密码至少需要%(n)d位。", n=MIN_PASSWORD_LENGTH), "password")
+    if password.isdigit() or password.isalpha():
+        raise AccountError(_("密码须同时包含字母和数字（或符号）。"), "password")
+
+
+def authenticate(session: Session, username: str, password: str) -> User | None:
+    """Return the active user with these credentials, upgrading an outdated hash on the way."""
+    user = session.scalar(select(User).where(func.lower(User.username) == username.strip().lower()))
+    if user is None or not user.active:
+        # Spend the same time as a real check so that timing does not reveal usernames.
+        _hasher.hash(password)
+        return None
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return user
+
+
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    full_name: str,
+    role: Role,
+    password: str,
+    park_codes: list[str] | None = None,
+    email: str | None = None,
+    phone: str | None = None,
+) -> User:
+    """Create an account after checking the name, the password policy and the parks."""
+    username = username.strip()
+    if not username:
+        raise AccountError(_("用户名不能为空。"), "username")
+    if session.scalar(select(User.id).where(func.lower(User.username) == username.lower())):
+        raise AccountError(_("用户名“%(name)s”已被使用。", name=username), "username")
+    check_password_policy(password)
+    parks = resolve_parks(session, park_codes or [])
+    if role is Role.MANAGER and not parks:
+        raise AccountError(_("园区负责人至少需要负责一个园区。"), "parks")
+    user = User(
+        username=username,
+        full_name=full_name.strip() or username,
+        role=role,
+        password_hash=hash_password(password),
+        email=email or None,
+        phone=phone or None,
+        parks=parks if role is Role.MANAGER else [],
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def resolve_parks(session: Session, codes: list[str]) -> list[Park]:
+    """Return the parks with these codes, or fail naming the unknown ones."""
+    wanted = [c.strip().upper() for c in codes if c.strip()]
+    parks = list(session.scalars(select(Park).where(Park.code.in_(wanted)))) if wanted else []
+    unknown = sorted(set(wanted) - {p.code for p in parks})
+    if unknown:
+        raise AccountError(_("未知的园区代码：%(codes)s", codes="、".join(unknown)), "parks")
+    return parks
+
+
+def update_user(
+    session: Session,
+    user: User,
+    *,
+    full_name: str,
+    role: Role,
+    parks: list[Park],
+    email: str | None,
+    phone: str | None,
+    active: bool,
+    acting: User,
+) -> User:
+    """Change an account; an admin cannot demote or disable himself."""
+    if user.id == acting.id and (role is not Role.ADMIN or not active):
+        raise AccountError(_("不能取消自己的管理员身份或停用自己的账号。"), "role")
+    if role is Role.MANAGER and not parks:
+        raise AccountError(_("园区负责人至少需要负责一个园区。"), "parks")
+    user.full_name = full_name.strip() or user.username
+    user.role = role
+    user.parks = parks if role is Role.MANAGER else []
+    user.email = email or None
+    user.phone = phone or None
+    user.active = active
+    return user
+
+
+def set_password(user: User, password: str) -> None:
+    """Give *user* a new password after checking the policy."""
+    check_password_policy(password)
+    user.password_hash = hash_password(password)
+
+
+def officers_and_managers(session: Session) -> list[User]:
+    """Return the active users who can own leads, by name."""
+    return list(
+        session.scalars(
+            select(User)
+            .where(User.active.is_(True), User.role.in_([Role.OFFICER, Role.MANAGER]))
+            .order_by(User.full_name)
+        )
+    )

@@ -1,0 +1,141 @@
+"""The audit log: who changed which field from what to what, and when.
+
+Changes are captured once, in a session hook, for every model that sets ``__audited__ = True``;
+pages, imports, the API and commands all go through it without calling anything. The acting user
+and the channel are read from ``session.info`` (see :func:`set_actor`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, event, insert, inspect
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from app.core.db import Base, UTCDateTime, intpk, utcnow
+
+NOT_AUDITED = {"created_at", "updated_at", "version"}
+
+
+class AuditLog(Base):
+    """One changed field (or a created/deleted record); rows are only ever inserted."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[intpk]
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    source: Mapped[str] = mapped_column(String(16), default="web")
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(16))
+    field: Mapped[str | None] = mapped_column(String(60))
+    old_value: Mapped[str | None] = mapped_column(Text)
+    new_value: Mapped[str | None] = mapped_column(Text)
+
+    # The history of one record is read by (entity, entity_id), newest first.
+    __table_args__ = (Index("ix_audit_log_entity", "entity", "entity_id", "at"),)
+
+
+def set_actor(session: Session, user_id: int | None, source: str = "web") -> None:
+    """Record who acts (and through which channel) for the changes flushed by *session*."""
+    session.info["actor_id"] = user_id
+    session.info["audit_source"] = source
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, enum.Enum):
+        return str(value.value)
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value)
+
+
+def _changes(obj: Any) -> list[tuple[str, str | None, str | None]]:
+    state = inspect(obj)
+    skip = NOT_AUDITED | set(getattr(obj, "__audit_exclude__", ()))
+    out = []
+    for attr in state.mapper.column_attrs:
+        if attr.key in skip:
+            continue
+        hist = state.attrs[attr.key].history
+        if not hist.has_changes():
+            continue
+        old = _text(hist.deleted[0]) if hist.deleted else None
+        new = _text(hist.added[0]) if hist.added else None
+        if old != new:
+            out.append((attr.key, old, new))
+    return out
+
+
+@event.listens_for(Session, "after_flush")
+def _write_audit_rows(session: Session, flush_context: Any) -> None:
+    rows: list[dict[str, Any]] = []
+    base = {
+        "at": utcnow(),
+        "actor_id": session.info.get("actor_id"),
+        "source": session.info.get("audit_source", "system"),
+    }
+    for obj in session.new:
+        if getattr(obj, "__audited__", False):
+            rows.append(
+                {
+                    **base,
+                    "entity": obj.__tablename__,
+                    "entity_id": obj.id,
+                    "action": "create",
+                    "field": None,
+                    "old_value": None,
+                    "new_value": None,
+                }
+            )
+    for obj in session.dirty:
+        if getattr(obj, "__audited__", False) and session.is_modified(
+            obj, include_collections=False
+        ):
+            for field, old, new in _changes(obj):
+                rows.append(
+                    {
+                        **base,
+                        "entity": obj.__tablename__,
+                        "entity_id": obj.id,
+                        "action": "update",
+                        "field": field,
+                        "old_value": old,
+                        "new_value": new,
+                    }
+                )
+    for obj in session.deleted:
+        if getattr(obj, "__audited__", False):
+            rows.append(
+                {
+                    **base,
+                    "entity": obj.__tablename__,
+                    "entity_id": obj.id,
+                    "action": "delete",
+                    "field": None,
+                    "old_value": None,
+                    "new_value": None,
+                }
+            )
+    if rows:
+        session.connection().execute(insert(AuditLog.__table__), rows)
+
+
+class AuditImmutableError(RuntimeError):
+    """Audit rows may only be inserted."""
+
+
+@event.listens_for(AuditLog, "before_update")
+@event.listens_for(AuditLog, "before_delete")
+def _audit_is_append_only(mapper: Any, connection: Any, target: Any) -> None:
+    raise AuditImmutableError("the audit log is append-only")

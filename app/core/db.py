@@ -1,0 +1,127 @@
+"""The declarative base, reusable column types and model mixins.
+
+Every model derives from :class:`Base`. Money is stored as whole yuan in a BIGINT so that sums are
+exact on SQLite and PostgreSQL alike, and read back as a ``Decimal`` in 亿元. Timestamps are stored
+as naive UTC and read back as aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated, Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, TypeDecorator
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+
+from app.core.money import yi_to_yuan, yuan_to_yi
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Money(TypeDecorator):
+    """An amount in 亿元 as ``Decimal``, stored exactly as whole yuan."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> int | None:
+        if value is None:
+            return None
+        return yi_to_yuan(Decimal(value))
+
+    def process_result_value(self, value: Any, dialect: Any) -> Decimal | None:
+        if value is None:
+            return None
+        return yuan_to_yi(int(value))
+
+    @property
+    def python_type(self) -> type:
+        return Decimal
+
+
+class UTCDateTime(TypeDecorator):
+    """A point in time, stored as naive UTC and returned as aware UTC."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC)
+
+    @property
+    def python_type(self) -> type:
+        return dt.datetime
+
+
+def utcnow() -> dt.datetime:
+    """Return the current time as an aware UTC datetime."""
+    return dt.datetime.now(dt.UTC)
+
+
+intpk = Annotated[int, mapped_column(Integer, primary_key=True)]
+money = Annotated[Decimal, mapped_column(Money)]
+utc_datetime = Annotated[dt.datetime, mapped_column(UTCDateTime)]
+
+
+class Base(DeclarativeBase):
+    """The declarative base with stable constraint names for Alembic."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class TimestampMixin:
+    """Created and updated stamps, in UTC."""
+
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class VersionedMixin(TimestampMixin):
+    """A version counter: an UPDATE of a stale row fails instead of overwriting it."""
+
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:  # noqa: N805
+        return {"version_id_col": cls.__table__.c.version}
+
+
+class StaleVersionError(Exception):
+    """The record was changed by someone else since the form was loaded."""
+
+    message = _l("该记录已被他人修改，请刷新页面后再提交（您填写的内容已保留在表单中）。")
+
+
+def check_version(record: VersionedMixin, submitted: str | int | None) -> None:
+    """Refuse a save when the form was loaded from an older version of *record*."""
+    try:
+        loaded = int(submitted)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise StaleVersionError() from None
+    if loaded != record.version:
+        raise StaleVersionError()
+
+
+def render_migration_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+    """Render our column types in migrations as the plain types they store."""
+    if type_ == "type" and isinstance(obj, TypeDecorator):
+        autogen_context.imports.add("import sqlalchemy as sa")
+        return f"sa.{obj.impl!r}"
+    return False

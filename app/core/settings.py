@@ -1,0 +1,33 @@
+"""Runtime-editable settings (e.g. the investment thresholds), kept in a table an admin edits."""
+
+from __future__ import annotations
+
+from sqlalchemy import String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from app.core.db import Base, VersionedMixin
+
+
+class Setting(VersionedMixin, Base):
+    """One named setting, stored as text."""
+
+    __tablename__ = "setting"
+    __audited__ = True
+
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+
+
+def get_settings(session: Session, keys: list[str]) -> dict[str, str]:
+    """Return the stored values of *keys* (missing keys are absent) in one query."""
+    rows = session.execute(select(Setting.key, Setting.value).where(Setting.key.in_(keys)))
+    return {key: value for key, value in rows}
+
+
+def put_setting(session: Session, key: str, value: str) -> None:
+    """Create or change a setting (flushed by the caller's transaction)."""
+    setting = session.get(Setting, key)
+    if setting is None:
+        session.add(Setting(key=key, value=value))
+    elif setting.value != value:
+        setting.value = value

@@ -1,0 +1,1 @@
+"""Demo data: a reproducible world of parks, accounts, enterprises, leads and projects."""

@@ -1,0 +1,58 @@
+"""`flask demo load`: fill an empty database with reproducible demo data."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import click
+from flask.cli import AppGroup
+from flask_babel import force_locale
+
+from app.demo.loader import DemoResult, load_demo
+from app.extensions import db
+
+__all__ = ["DemoResult", "demo_cli", "load_demo"]
+
+demo_cli = AppGroup("demo", help="演示数据。")
+
+
+def _pad(text: str, width: int) -> str:
+    """Pad *text* with spaces to *width* terminal columns (CJK characters take two)."""
+    used = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    return text + " " * max(width - used, 1)
+
+
+@demo_cli.command("load")
+def load_command() -> None:
+    """Load demo parks, chains, accounts, enterprises, leads and projects into an empty database."""
+    result = load_demo(db.session)
+    if result is None:
+        db.session.rollback()
+        click.echo("数据库中已有数据（园区、用户或企业），未做任何改动。演示数据只能载入空数据库。")
+        return
+    db.session.commit()
+    click.echo(
+        f"已载入演示数据：{result.parks}个园区，{result.chains}条产业链（{result.links}个环节），"
+        f"{len(result.accounts)}个账号，{result.enterprises}家企业，{result.leads}条线索，"
+        f"{result.projects}个项目，{result.stage_changes}条阶段记录，{result.contacts}条联系记录。"
+    )
+    click.echo("")
+    click.echo("演示账号：")
+    click.echo(
+        "  "
+        + _pad("用户名", 11)
+        + _pad("角色", 12)
+        + _pad("姓名", 12)
+        + _pad("密码", 12)
+        + "负责园区"
+    )
+    with force_locale("zh_Hans_CN"):
+        for account in result.accounts:
+            click.echo(
+                "  "
+                + _pad(account.username, 11)
+                + _pad(account.role.label, 12)
+                + _pad(account.full_name, 12)
+                + _pad(result.password, 12)
+                + ("、".join(account.parks) or "—")
+            )

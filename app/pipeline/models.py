@@ -1,0 +1,317 @@
+"""Leads, projects, their stage history, the contact log and pending stage proposals."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    Enum,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    event,
+)
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
+
+from app.auth.models import User
+from app.core.db import Base, Money, UTCDateTime, VersionedMixin, intpk, utcnow
+from app.enterprises.models import Enterprise
+from app.parks.models import ChainLink, Park
+from app.pipeline.lifecycle import Stage
+
+
+def _enum(cls: type[enum.Enum], length: int = 20) -> Enum:
+    return Enum(
+        cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
+    )
+
+
+class LeadSource(enum.StrEnum):
+    """Where a lead came from (线索来源)."""
+
+    BUSINESS_REFERRAL = "business_referral"
+    EXHIBITION = "exhibition"
+    AGENCY = "agency"
+    VISIT = "visit"
+    GOVERNMENT = "government"
+    ONLINE = "online"
+    INBOUND = "inbound"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return str(SOURCE_LABELS[self])
+
+
+SOURCE_LABELS = {
+    LeadSource.BUSINESS_REFERRAL: _l("以商招商"),
+    LeadSource.EXHIBITION: _l("展会推介"),
+    LeadSource.AGENCY: _l("中介机构"),
+    LeadSource.VISIT: _l("上门拜访"),
+    LeadSource.GOVERNMENT: _l("上级推荐"),
+    LeadSource.ONLINE: _l("网络信息"),
+    LeadSource.INBOUND: _l("企业来访"),
+    LeadSource.OTHER: _l("其他"),
+}
+
+
+class ContactType(enum.StrEnum):
+    """How the office was in touch (联系方式)."""
+
+    VISIT = "visit"
+    RECEPTION = "reception"
+    PHONE = "phone"
+    MEETING = "meeting"
+    ONLINE = "online"
+    EXHIBITION = "exhibition"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return str(CONTACT_TYPE_LABELS[self])
+
+
+CONTACT_TYPE_LABELS = {
+    ContactType.VISIT: _l("上门拜访"),
+    ContactType.RECEPTION: _l("来访接待"),
+    ContactType.PHONE: _l("电话"),
+    ContactType.MEETING: _l("会谈"),
+    ContactType.ONLINE: _l("微信/视频"),
+    ContactType.EXHIBITION: _l("展会"),
+    ContactType.OTHER: _l("其他"),
+}
+
+
+class Trackable(VersionedMixin):
+    """What leads and projects share: an owner, a park, a chain link, a stage and its dates."""
+
+    __audited__ = True
+    # Kept up to date by logging contacts; audited through the contact log itself.
+    __audit_exclude__ = ("last_contact_on",)
+
+    id: Mapped[intpk]
+    stage: Mapped[Stage] = mapped_column(_enum(Stage), default=Stage.LEAD)
+    stage_since: Mapped[dt.date] = mapped_column(Date)
+    # The stage a record on hold (暂缓) resumes to.
+    held_from: Mapped[Stage | None] = mapped_column(_enum(Stage))
+    signed_on: Mapped[dt.date | None] = mapped_column(Date)
+    construction_on: Mapped[dt.date | None] = mapped_column(Date)
+    production_on: Mapped[dt.date | None] = mapped_column(Date)
+    full_production_on: Mapped[dt.date | None] = mapped_column(Date)
+    # Stored, indexed and updated with each contact: lists never scan the contact log.
+    last_contact_on: Mapped[dt.date | None] = mapped_column(Date)
+    next_step: Mapped[str | None] = mapped_column(String(200))
+    next_step_due: Mapped[dt.date | None] = mapped_column(Date)
+    description: Mapped[str | None] = mapped_column(Text)
+
+    @declared_attr
+    def owner_id(cls) -> Mapped[int]:  # noqa: N805
+        return mapped_column(ForeignKey("user.id"))
+
+    @declared_attr
+    def park_id(cls) -> Mapped[int]:  # noqa: N805
+        return mapped_column(ForeignKey("park.id"))
+
+    @declared_attr
+    def chain_link_id(cls) -> Mapped[int | None]:  # noqa: N805
+        return mapped_column(ForeignKey("chain_link.id"))
+
+    @declared_attr
+    def enterprise_id(cls) -> Mapped[int]:  # noqa: N805
+        return mapped_column(ForeignKey("enterprise.id"))
+
+    @declared_attr
+    def owner(cls) -> Mapped[User]:  # noqa: N805
+        return relationship(User)
+
+    @declared_attr
+    def park(cls) -> Mapped[Park]:  # noqa: N805
+        return relationship(Park)
+
+    @declared_attr
+    def chain_link(cls) -> Mapped[ChainLink | None]:  # noqa: N805
+        return relationship(ChainLink)
+
+    @declared_attr
+    def enterprise(cls) -> Mapped[Enterprise]:  # noqa: N805
+        return relationship(Enterprise)
+
+    @property
+    def kind(self) -> str:
+        return self.__tablename__
+
+
+class Lead(Trackable, Base):
+    """A chance that an enterprise invests, owned by one officer and aimed at one park."""
+
+    __tablename__ = "lead"
+    __table_args__ = (
+        Index("ix_lead_owner_stage", "owner_id", "stage"),
+        Index("ix_lead_park_stage", "park_id", "stage"),
+        Index("ix_lead_enterprise", "enterprise_id"),
+        Index("ix_lead_last_contact", "last_contact_on"),
+        Index("ix_lead_next_step_due", "next_step_due"),
+        Index("ix_lead_investment", "estimated_investment"),
+    )
+
+    title: Mapped[str] = mapped_column(String(120))
+    source: Mapped[LeadSource] = mapped_column(_enum(LeadSource), default=LeadSource.OTHER)
+    estimated_investment: Mapped[Decimal | None] = mapped_column(Money)
+
+    projects: Mapped[list[Project]] = relationship(back_populates="lead", order_by="Project.id")
+
+    @property
+    def amount(self) -> Decimal | None:
+        """The investment that decides the flag tier."""
+        return self.estimated_investment
+
+    @property
+    def display_name(self) -> str:
+        return self.title
+
+
+class Project(Trackable, Base):
+    """A project a lead gives (phase 2 of a plant is a new project), with its milestones."""
+
+    __tablename__ = "project"
+    __table_args__ = (
+        Index("ix_project_owner_stage", "owner_id", "stage"),
+        Index("ix_project_park_stage", "park_id", "stage"),
+        Index("ix_project_lead", "lead_id"),
+        Index("ix_project_enterprise_name", "enterprise_id", "name"),
+        Index("ix_project_last_contact", "last_contact_on"),
+        Index("ix_project_next_step_due", "next_step_due"),
+        Index("ix_project_investment", "total_investment"),
+    )
+
+    lead_id: Mapped[int] = mapped_column(ForeignKey("lead.id"))
+    name: Mapped[str] = mapped_column(String(120))
+    total_investment: Mapped[Decimal | None] = mapped_column(Money)
+    fixed_asset_investment: Mapped[Decimal | None] = mapped_column(Money)
+    planned_signing_on: Mapped[dt.date | None] = mapped_column(Date)
+    planned_construction_on: Mapped[dt.date | None] = mapped_column(Date)
+    planned_production_on: Mapped[dt.date | None] = mapped_column(Date)
+    planned_full_production_on: Mapped[dt.date | None] = mapped_column(Date)
+
+    lead: Mapped[Lead] = relationship(back_populates="projects")
+
+    @property
+    def amount(self) -> Decimal | None:
+        return self.total_investment
+
+    @property
+    def display_name(self) -> str:
+        return self.name
+
+
+class StageChange(Base):
+    """One stage move of a lead or a project. Append-only: rows are never changed."""
+
+    __tablename__ = "stage_change"
+    __table_args__ = (
+        CheckConstraint("(lead_id IS NULL) <> (project_id IS NULL)", name="one_subject"),
+        Index("ix_stage_change_lead", "lead_id", "effective_on"),
+        Index("ix_stage_change_project", "project_id", "effective_on"),
+    )
+
+    id: Mapped[intpk]
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("lead.id"))
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("project.id"))
+    from_stage: Mapped[Stage | None] = mapped_column(_enum(Stage))
+    to_stage: Mapped[Stage] = mapped_column(_enum(Stage))
+    effective_on: Mapped[dt.date] = mapped_column(Date)
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    recorded_by: Mapped[User | None] = relationship(foreign_keys=[recorded_by_id])
+    confirmed_by: Mapped[User | None] = relationship(foreign_keys=[confirmed_by_id])
+
+
+class ProposalStatus(enum.StrEnum):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+
+
+class StageProposal(Base):
+    """An officer's request to move a record into a milestone stage, awaiting a park manager."""
+
+    __tablename__ = "stage_proposal"
+    __table_args__ = (
+        CheckConstraint("(lead_id IS NULL) <> (project_id IS NULL)", name="one_subject"),
+        Index("ix_stage_proposal_status", "status", "park_id"),
+    )
+
+    id: Mapped[intpk]
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("lead.id"))
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("project.id"))
+    park_id: Mapped[int] = mapped_column(ForeignKey("park.id"))
+    from_stage: Mapped[Stage] = mapped_column(_enum(Stage))
+    to_stage: Mapped[Stage] = mapped_column(_enum(Stage))
+    effective_on: Mapped[dt.date] = mapped_column(Date)
+    # Dates for skipped stages, as "stage=YYYY-MM-DD" pairs separated by commas.
+    skipped_dates: Mapped[str | None] = mapped_column(String(300))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    note: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[ProposalStatus] = mapped_column(
+        _enum(ProposalStatus), default=ProposalStatus.PENDING
+    )
+    proposed_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    proposed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    decision_note: Mapped[str | None] = mapped_column(String(500))
+
+    lead: Mapped[Lead | None] = relationship()
+    project: Mapped[Project | None] = relationship()
+    proposed_by: Mapped[User] = relationship(foreign_keys=[proposed_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+    @property
+    def subject(self) -> Lead | Project:
+        return self.lead if self.lead is not None else self.project  # type: ignore[return-value]
+
+
+class ContactLog(Base):
+    """One contact with an enterprise about a lead (and optionally one of its projects)."""
+
+    __tablename__ = "contact_log"
+    __audited__ = True
+    __table_args__ = (
+        Index("ix_contact_log_lead", "lead_id", "contact_on"),
+        Index("ix_contact_log_project", "project_id", "contact_on"),
+    )
+
+    id: Mapped[intpk]
+    lead_id: Mapped[int] = mapped_column(ForeignKey("lead.id"))
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("project.id"))
+    contact_type: Mapped[ContactType] = mapped_column(_enum(ContactType))
+    contact_on: Mapped[dt.date] = mapped_column(Date)
+    participants: Mapped[str | None] = mapped_column(String(300))
+    summary: Mapped[str] = mapped_column(Text)
+    next_step: Mapped[str | None] = mapped_column(String(200))
+    next_step_due: Mapped[dt.date | None] = mapped_column(Date)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    created_by: Mapped[User | None] = relationship()
+    project: Mapped[Project | None] = relationship()
+
+
+class AppendOnlyError(RuntimeError):
+    """History rows may only be inserted."""
+
+
+@event.listens_for(StageChange, "before_update")
+@event.listens_for(StageChange, "before_delete")
+def _history_is_append_only(mapper, connection, target) -> None:
+    raise AppendOnlyError("stage history is append-only")

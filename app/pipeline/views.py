@@ -1,0 +1,670 @@
+"""Pages of the pipeline: my work, lead and project lists and details, the park board,
+stage proposals, and the thresholds page. Views load and check, call a service, commit once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import func, or_, select
+
+from app.auth.decorators import admin_required, roles_required
+from app.auth.models import Role, User
+from app.core.db import StaleVersionError
+from app.core.forms import as_choices
+from app.core.templating import current_thresholds
+from app.core.timeutil import today_local
+from app.core.web import commit
+from app.enterprises.credit_code import normalize_credit_code
+from app.enterprises.models import Enterprise
+from app.enterprises.services import RelatedSection, register_related
+from app.extensions import db
+from app.parks.models import ChainLink, Park
+from app.parks.services import link_choices, list_chains, list_parks
+from app.pipeline import queries, services, visibility
+from app.pipeline.flags import ThresholdError, save_thresholds
+from app.pipeline.forms import (
+    ContactForm,
+    DecisionForm,
+    LeadForm,
+    ProjectForm,
+    ReassignForm,
+    SimpleForm,
+    StageForm,
+    ThresholdForm,
+)
+from app.pipeline.lifecycle import MAIN_LINE, Move, Stage, allowed_targets, skipped_stages
+from app.pipeline.models import ContactType, Lead, LeadSource, Project, StageProposal
+
+bp = Blueprint("pipeline", __name__)
+
+KINDS: dict[str, type[Lead] | type[Project]] = {"leads": Lead, "projects": Project}
+
+
+def _model(kind: str) -> type[Lead] | type[Project]:
+    if kind not in KINDS:
+        abort(404)
+    return KINDS[kind]
+
+
+def _kind(record: Lead | Project) -> str:
+    return "leads" if isinstance(record, Lead) else "projects"
+
+
+def detail_url(record: Lead | Project) -> str:
+    return url_for("pipeline.record_detail", kind=_kind(record), record_id=record.id)
+
+
+def _form_error(form: Any, exc: services.PipelineError) -> None:
+    field = getattr(form, exc.field, None) if exc.field else None
+    if field is not None:
+        field.errors = [*field.errors, exc.message]
+    else:
+        flash(exc.message, "danger")
+
+
+# --- my work and lists ----------------------------------------------------------------------
+
+
+@bp.route("/my")
+@roles_required(Role.OFFICER, Role.MANAGER)
+def my_work():
+    work = queries.my_work(db.session, current_user)
+    return render_template(
+        "pipeline/my_work.html", work=work, stale_before=queries.stale_before(work.today)
+    )
+
+
+def _filter_options() -> dict[str, Any]:
+    owners = db.session.scalars(
+        select(User).where(User.role.in_([Role.OFFICER, Role.MANAGER])).order_by(User.full_name)
+    ).all()
+    return {
+        "parks": list_parks(db.session),
+        "chains": list_chains(db.session),
+        "owners": owners if current_user.role is not Role.OFFICER else [],
+        "stages": list(Stage),
+    }
+
+
+@bp.route("/leads", endpoint="lead_list", defaults={"kind": "leads"})
+@bp.route("/projects", endpoint="project_list", defaults={"kind": "projects"})
+@login_required
+def record_list(kind: str):
+    model = _model(kind)
+    filters = queries.ListFilters.from_args(request.args)
+    thresholds = current_thresholds()
+    stmt = queries.list_page_stmt(queries.filtered(current_user, model, filters, thresholds), model)
+    page = db.paginate(stmt, per_page=_per_page(), error_out=False, count=True)
+    return render_template(
+        "pipeline/list.html",
+        kind=kind,
+        page=page,
+        filters=filters,
+        stale_before=queries.stale_before(),
+        can_create=visibility.can_create(current_user) and kind == "leads",
+        **_filter_options(),
+    )
+
+
+def _per_page() -> int:
+    from flask import current_app
+
+    return int(current_app.config["PAGE_SIZE"])
+
+
+# --- detail ---------------------------------------------------------------------------------
+
+
+def _load(kind: str, record_id: int) -> Lead | Project:
+    return visibility.get_or_404(db.session, current_user, _model(kind), record_id)
+
+
+def _stage_form(record: Lead | Project, formdata: Any = None) -> StageForm:
+    form = StageForm(formdata=formdata, prefix="stage")
+    form.target.choices = as_choices(
+        (s.value, s.label) for s in allowed_targets(record.stage, record.held_from)
+    )
+    if formdata is None:
+        form.effective_on.data = today_local()
+        form.version.data = str(record.version)
+    return form
+
+
+def _reassign_form(record: Lead | Project, formdata: Any = None) -> ReassignForm:
+    form = ReassignForm(formdata=formdata, prefix="reassign")
+    form.owner_id.choices = as_choices(
+        (u.id, f"{u.full_name}（{u.role.label}）")
+        for u in services.assignable_owners(db.session, record.park_id)
+    )
+    if formdata is None:
+        form.owner_id.data = record.owner_id
+        form.version.data = str(record.version)
+    return form
+
+
+def _render_detail(
+    record: Lead | Project,
+    contact_form: ContactForm | None = None,
+    stage_form: StageForm | None = None,
+    reassign_form: ReassignForm | None = None,
+    status: int = 200,
+):
+    can_edit = visibility.can_edit(current_user, record)
+    can_manage = visibility.can_manage(current_user, record)
+    if contact_form is None:
+        contact_form = ContactForm(prefix="contact", contact_type=ContactType.VISIT.value)
+        contact_form.contact_on.data = today_local()
+    context = {
+        "record": record,
+        "kind": _kind(record),
+        "timeline": queries.timeline(db.session, record),
+        "audit": queries.audit_history(db.session, record),
+        "proposal": services.pending_proposal(db.session, record),
+        "can_edit": can_edit,
+        "can_manage": can_manage,
+        "contact_form": contact_form,
+        "stage_form": stage_form or _stage_form(record),
+        "reassign_form": (reassign_form or _reassign_form(record)) if can_manage else None,
+        "decision_form": DecisionForm(),
+        "simple_form": SimpleForm(),
+        "main_line": [s.value for s in MAIN_LINE],
+        "skippable": MAIN_LINE[1:-1],
+        "stale_before": queries.stale_before(),
+        "too_long": queries.too_long_in_stage(record, today_local()),
+        "projects": _visible_projects(record) if isinstance(record, Lead) else [],
+    }
+    return render_template("pipeline/detail.html", **context), status
+
+
+def _visible_projects(lead: Lead) -> list[Project]:
+    stmt = visibility.visible(select(Project), current_user, Project).where(
+        Project.lead_id == lead.id
+    )
+    return list(db.session.scalars(stmt.order_by(Project.id)))
+
+
+@bp.route("/<any(leads, projects):kind>/<int:record_id>")
+@login_required
+def record_detail(kind: str, record_id: int):
+    return _render_detail(_load(kind, record_id))
+
+
+@bp.route("/<any(leads, projects):kind>/<int:record_id>/contacts", methods=["POST"])
+@login_required
+def record_contact(kind: str, record_id: int):
+    record = _load(kind, record_id)
+    if not visibility.can_edit(current_user, record):
+        abort(403)
+    form = ContactForm(prefix="contact")
+    if form.validate_on_submit():
+        try:
+            services.log_contact(
+                db.session,
+                current_user,
+                record,
+                contact_type=ContactType(form.contact_type.data),
+                contact_on=form.contact_on.data,
+                participants=form.participants.data,
+                summary=form.summary.data,
+                next_step=form.next_step.data,
+                next_step_due=form.next_step_due.data,
+            )
+        except services.PipelineError as exc:
+            _form_error(form, exc)
+        else:
+            if commit():
+                flash(_("已记录联系。"), "success")
+                return redirect(detail_url(record))
+    db.session.rollback()
+    return _render_detail(record, contact_form=form, status=422)
+
+
+@bp.route("/<any(leads, projects):kind>/<int:record_id>/stage", methods=["POST"])
+@login_required
+def record_stage(kind: str, record_id: int):
+    record = _load(kind, record_id)
+    if not visibility.can_edit(current_user, record):
+        abort(403)
+    form = _stage_form(record, request.form)
+    if form.validate_on_submit():
+        move = _move_from(form, record)
+        try:
+            proposal = services.move_stage(
+                db.session, current_user, record, move, version=form.version.data
+            )
+        except StaleVersionError:
+            flash(str(StaleVersionError.message), "danger")
+        except services.PipelineError as exc:
+            _form_error(form, exc)
+        else:
+            if commit():
+                if proposal is not None:
+                    flash(_("阶段变更已提交，等待园区负责人确认。"), "info")
+                else:
+                    flash(_("阶段已变更为“%(stage)s”。", stage=move.target.label), "success")
+                return redirect(detail_url(record))
+    db.session.rollback()
+    return _render_detail(record, stage_form=form, status=422)
+
+
+def _move_from(form: StageForm, record: Lead | Project) -> Move:
+    target = Stage(form.target.data)
+    skips = {}
+    for stage in skipped_stages(record.stage, target):
+        day = getattr(form, f"skip_{stage.value}").data
+        if day is not None:
+            skips[stage] = day
+    return Move(
+        target=target,
+        effective_on=form.effective_on.data,
+        skipped_dates=skips,
+        reason=form.reason.data or "",
+        note=form.note.data or "",
+    )
+
+
+@bp.route("/<any(leads, projects):kind>/<int:record_id>/reassign", methods=["POST"])
+@login_required
+def record_reassign(kind: str, record_id: int):
+    record = _load(kind, record_id)
+    if not visibility.can_manage(current_user, record):
+        abort(403)
+    form = _reassign_form(record, request.form)
+    if form.validate_on_submit():
+        owner = db.session.get(User, form.owner_id.data)
+        try:
+            services.reassign(
+                db.session, current_user, record, owner=owner, version=form.version.data
+            )
+        except StaleVersionError:
+            flash(str(StaleVersionError.message), "danger")
+        except services.PipelineError as exc:
+            _form_error(form, exc)
+        else:
+            if commit():
+                flash(_("负责人已变更为 %(name)s。", name=owner.full_name), "success")
+                return redirect(detail_url(record))
+    db.session.rollback()
+    return _render_detail(record, reassign_form=form, status=422)
+
+
+@bp.route("/<any(leads, projects):kind>/<int:record_id>/next-step/done", methods=["POST"])
+@login_required
+def record_next_step_done(kind: str, record_id: int):
+    record = _load(kind, record_id)
+    if not visibility.can_edit(current_user, record):
+        abort(403)
+    if SimpleForm().validate_on_submit():
+        services.complete_next_step(db.session, current_user, record)
+        if commit():
+            flash(_("下一步工作已完成。"), "success")
+    return redirect(
+        (request.form.get("back") == "my" and url_for("pipeline.my_work")) or detail_url(record)
+    )
+
+
+# --- create and edit ------------------------------------------------------------------------
+
+
+def _fill_choices(form: LeadForm | ProjectForm, park_id: int | None = None) -> None:
+    parks = [
+        p
+        for p in list_parks(db.session, active_only=True)
+        if visibility.may_work_in_park(current_user, p.id)
+    ]
+    form.park_id.choices = as_choices((p.id, p.name) for p in parks)
+    form.chain_link_id.choices = as_choices([("", _("（不指定）")), *link_choices(db.session)])
+    if current_user.role in (Role.MANAGER, Role.ADMIN):
+        owners = services.assignable_owners(db.session)
+        form.owner_id.choices = as_choices(
+            [("", _("（本人）"))] + [(u.id, f"{u.full_name}（{u.role.label}）") for u in owners]
+        )
+    else:
+        del form.owner_id
+
+
+def _resolve_enterprise(text: str) -> Enterprise | None:
+    code = normalize_credit_code(text)
+    return db.session.scalar(
+        select(Enterprise).where(
+            or_(Enterprise.name == text.strip(), Enterprise.credit_code == code)
+        )
+    )
+
+
+def _link(link_id: int | None) -> ChainLink | None:
+    return db.session.get(ChainLink, link_id) if link_id else None
+
+
+def _owner(form: LeadForm | ProjectForm) -> User | None:
+    if not hasattr(form, "owner_id") or not form.owner_id.data:
+        return None
+    return db.session.get(User, form.owner_id.data)
+
+
+@bp.route("/leads/new", methods=["GET", "POST"])
+@roles_required(Role.OFFICER, Role.MANAGER, Role.ADMIN)
+def lead_create():
+    form = LeadForm()
+    _fill_choices(form)
+    duplicate_warning = False
+    if request.method == "GET" and request.args.get("enterprise_id"):
+        enterprise = db.session.get(Enterprise, request.args.get("enterprise_id", type=int))
+        if enterprise is not None:
+            form.enterprise.data = enterprise.credit_code or enterprise.name
+    if form.validate_on_submit():
+        enterprise = _resolve_enterprise(form.enterprise.data)
+        if enterprise is None:
+            form.enterprise.errors.append(
+                _("找不到该企业，请填写完整名称或统一社会信用代码，或先新建企业。")
+            )
+        else:
+            try:
+                lead = services.create_lead(
+                    db.session,
+                    current_user,
+                    enterprise=enterprise,
+                    title=form.title.data,
+                    park=db.session.get(Park, form.park_id.data),
+                    source=LeadSource(form.source.data),
+                    chain_link=_link(form.chain_link_id.data),
+                    estimated_investment=form.estimated_investment.data,
+                    owner=_owner(form),
+                    description=form.description.data,
+                    allow_duplicate=form.confirm_duplicate.data,
+                )
+            except services.DuplicateLeadError as exc:
+                duplicate_warning = current_user.role in (Role.MANAGER, Role.ADMIN)
+                _form_error(form, exc)
+            except services.PipelineError as exc:
+                _form_error(form, exc)
+            else:
+                if commit():
+                    flash(_("已创建线索。"), "success")
+                    return redirect(detail_url(lead))
+        db.session.rollback()
+    return render_template(
+        "pipeline/lead_form.html", form=form, lead=None, duplicate_warning=duplicate_warning
+    )
+
+
+@bp.route("/leads/<int:record_id>/edit", methods=["GET", "POST"])
+@login_required
+def lead_edit(record_id: int):
+    lead = _load("leads", record_id)
+    if not visibility.can_edit(current_user, lead):
+        abort(403)
+    form = LeadForm(obj=lead)
+    _fill_choices(form)
+    if hasattr(form, "owner_id"):
+        del form.owner_id
+    del form.enterprise
+    if request.method == "GET":
+        form.version.data = str(lead.version)
+        form.source.data = lead.source.value
+    if form.validate_on_submit():
+        try:
+            services.update_lead(
+                db.session,
+                current_user,
+                lead,
+                version=form.version.data,
+                title=form.title.data,
+                park=db.session.get(Park, form.park_id.data),
+                source=LeadSource(form.source.data),
+                chain_link=_link(form.chain_link_id.data),
+                estimated_investment=form.estimated_investment.data,
+                description=form.description.data,
+            )
+        except StaleVersionError:
+            flash(str(StaleVersionError.message), "danger")
+        except services.PipelineError as exc:
+            _form_error(form, exc)
+        else:
+            if commit():
+                flash(_("已保存。"), "success")
+                return redirect(detail_url(lead))
+        db.session.rollback()
+    return render_template("pipeline/lead_form.html", form=form, lead=lead, duplicate_warning=False)
+
+
+def _planned(form: ProjectForm) -> dict[str, Any]:
+    return {key: getattr(form, key).data for key in services.PLANNED_FIELDS}
+
+
+@bp.route("/leads/<int:record_id>/projects/new", methods=["GET", "POST"])
+@login_required
+def project_create(record_id: int):
+    lead = _load("leads", record_id)
+    if not visibility.can_edit(current_user, lead):
+        abort(403)
+    form = ProjectForm()
+    _fill_choices(form)
+    stage_form = StageForm(prefix="stage")
+    stage_form.target.choices = as_choices((s.value, s.label) for s in MAIN_LINE)
+    if request.method == "GET":
+        form.park_id.data = lead.park_id
+        form.chain_link_id.data = lead.chain_link_id
+        form.total_investment.data = lead.estimated_investment
+        stage_form.target.data = Stage.LEAD.value
+        stage_form.effective_on.data = today_local()
+    if form.validate_on_submit() and stage_form.validate():
+        target = Stage(stage_form.target.data)
+        skips = {
+            s: getattr(stage_form, f"skip_{s.value}").data
+            for s in skipped_stages(Stage.LEAD, target)
+            if getattr(stage_form, f"skip_{s.value}").data is not None
+        }
+        move = Move(
+            target=target,
+            effective_on=stage_form.effective_on.data,
+            skipped_dates=skips,
+            note=stage_form.note.data or "",
+        )
+        started_on = min([stage_form.effective_on.data, *skips.values()])
+        try:
+            project, proposal = services.create_project(
+                db.session,
+                current_user,
+                lead,
+                name=form.name.data,
+                park=db.session.get(Park, form.park_id.data),
+                chain_link=_link(form.chain_link_id.data),
+                total_investment=form.total_investment.data,
+                fixed_asset_investment=form.fixed_asset_investment.data,
+                owner=_owner(form),
+                planned=_planned(form),
+                description=form.description.data,
+                started_on=started_on,
+                move=move,
+            )
+        except services.PipelineError as exc:
+            _form_error(stage_form if exc.field in stage_form else form, exc)
+        else:
+            if commit():
+                flash(_("已创建项目。"), "success")
+                if proposal is not None:
+                    flash(_("阶段变更已提交，等待园区负责人确认。"), "info")
+                return redirect(detail_url(project))
+        db.session.rollback()
+    return render_template(
+        "pipeline/project_form.html",
+        form=form,
+        stage_form=stage_form,
+        lead=lead,
+        project=None,
+        main_line=[s.value for s in MAIN_LINE],
+        skippable=MAIN_LINE[1:-1],
+    )
+
+
+@bp.route("/projects/<int:record_id>/edit", methods=["GET", "POST"])
+@login_required
+def project_edit(record_id: int):
+    project = _load("projects", record_id)
+    if not visibility.can_edit(current_user, project):
+        abort(403)
+    form = ProjectForm(obj=project)
+    _fill_choices(form)
+    if hasattr(form, "owner_id"):
+        del form.owner_id
+    if request.method == "GET":
+        form.version.data = str(project.version)
+    if form.validate_on_submit():
+        try:
+            services.update_project(
+                db.session,
+                current_user,
+                project,
+                version=form.version.data,
+                name=form.name.data,
+                park=db.session.get(Park, form.park_id.data),
+                chain_link=_link(form.chain_link_id.data),
+                total_investment=form.total_investment.data,
+                fixed_asset_investment=form.fixed_asset_investment.data,
+                planned=_planned(form),
+                description=form.description.data,
+            )
+        except StaleVersionError:
+            flash(str(StaleVersionError.message), "danger")
+        except services.PipelineError as exc:
+            _form_error(form, exc)
+        else:
+            if commit():
+                flash(_("已保存。"), "success")
+                return redirect(detail_url(project))
+        db.session.rollback()
+    return render_template(
+        "pipeline/project_form.html",
+        form=form,
+        stage_form=None,
+        lead=project.lead,
+        project=project,
+        main_line=[],
+        skippable=[],
+    )
+
+
+# --- board and proposals --------------------------------------------------------------------
+
+
+@bp.route("/board")
+@roles_required(Role.MANAGER, Role.LEADER, Role.ADMIN)
+def board():
+    parks = list_parks(db.session)
+    if current_user.role is Role.MANAGER:
+        parks = [p for p in parks if p.id in current_user.park_ids]
+    park_id = request.args.get("park", type=int)
+    if park_id is not None and park_id not in {p.id for p in parks}:
+        abort(404)
+    if park_id is None and current_user.role is Role.MANAGER and parks:
+        park_id = parks[0].id
+    kind = request.args.get("kind", "leads")
+    model = _model(kind)
+    columns = queries.board(db.session, current_user, model, park_id)
+    return render_template(
+        "pipeline/board.html",
+        columns=columns,
+        parks=parks,
+        park_id=park_id,
+        kind=kind,
+        today=today_local(),
+        stale_before=queries.stale_before(),
+        too_long=queries.too_long_in_stage,
+    )
+
+
+@bp.route("/proposals")
+@roles_required(Role.MANAGER, Role.ADMIN)
+def proposal_list():
+    proposals = queries.proposals_for(db.session, current_user)
+    return render_template(
+        "pipeline/proposals.html", proposals=proposals, form=DecisionForm(), detail_url=detail_url
+    )
+
+
+@bp.route("/proposals/<int:proposal_id>/<any(confirm, reject):decision>", methods=["POST"])
+@roles_required(Role.MANAGER, Role.ADMIN)
+def proposal_decide(proposal_id: int, decision: str):
+    proposal = db.session.get(StageProposal, proposal_id)
+    if proposal is None or not visibility.can_manage(current_user, proposal.subject):
+        abort(404)
+    form = DecisionForm()
+    if form.validate_on_submit():
+        try:
+            if decision == "confirm":
+                services.confirm_proposal(db.session, current_user, proposal, form.note.data or "")
+            else:
+                services.reject_proposal(db.session, current_user, proposal, form.note.data or "")
+        except services.PipelineError as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
+        else:
+            if commit():
+                flash(_("已确认。") if decision == "confirm" else _("已退回。"), "success")
+    back = request.form.get("back")
+    return redirect(
+        detail_url(proposal.subject) if back == "detail" else url_for("pipeline.proposal_list")
+    )
+
+
+# --- thresholds -----------------------------------------------------------------------------
+
+
+@bp.route("/admin/thresholds", methods=["GET", "POST"])
+@admin_required
+def thresholds():
+    current = current_thresholds()
+    form = ThresholdForm()
+    if request.method == "GET":
+        form.major.data, form.big.data = current.major, current.big
+    if form.validate_on_submit():
+        try:
+            save_thresholds(db.session, form.major.data, form.big.data)
+        except ThresholdError as exc:
+            form.big.errors = [*form.big.errors, str(exc)]
+        else:
+            if commit():
+                flash(_("门槛已保存，所有列表的标记随之更新。"), "success")
+                return redirect(url_for("pipeline.thresholds"))
+    counts = {
+        tier: db.session.scalar(
+            select(func.count())
+            .select_from(Project)
+            .where(current.where(Project.total_investment, tier))
+        )
+        for tier in ("major", "big")
+    }
+    return render_template("pipeline/thresholds.html", form=form, counts=counts)
+
+
+# --- the enterprise page's section ----------------------------------------------------------
+
+
+@register_related
+def enterprise_records(session: Any, user: User, enterprise: Enterprise) -> RelatedSection:
+    """List the enterprise's leads and projects that *user* may see on its page."""
+    rows = {}
+    for model in (Lead, Project):
+        stmt = visibility.visible(select(model), user, model).where(
+            model.enterprise_id == enterprise.id
+        )
+        rows[model] = list(session.scalars(queries.list_page_stmt(stmt, model).limit(100)))
+    others = services.active_leads_elsewhere(session, enterprise.id, user.id)
+    visible_owners = {lead.owner.full_name for lead in rows[Lead]}
+    return RelatedSection(
+        template="pipeline/_enterprise_records.html",
+        context={
+            "leads": rows[Lead],
+            "projects": rows[Project],
+            "others": [o for o in others if o[0] not in visible_owners]
+            if user.role is Role.OFFICER
+            else [],
+            "can_create": visibility.can_create(user),
+            "stale_before": queries.stale_before(),
+        },
+    )

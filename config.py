@@ -1,0 +1,99 @@
+"""Configuration classes, read from the environment (12-factor).
+
+Everything the application reads from its surroundings is read here and nowhere else.
+Runtime-editable settings (investment thresholds, annual targets) live in database tables.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = BASE_DIR / "instance"
+
+
+def _env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def database_url(default: str) -> str:
+    url = os.environ.get("DATABASE_URL", default)
+    # Heroku-style URLs and plain "postgresql://" both select the psycopg 3 driver.
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+class Config:
+    """Settings shared by every environment."""
+
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    SQLALCHEMY_DATABASE_URI = database_url(f"sqlite:///{INSTANCE_DIR / 'crm.sqlite3'}")
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SQLALCHEMY_RECORD_QUERIES = False
+
+    BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    LANGUAGES = {"zh_Hans_CN": "简体中文", "en": "English"}
+
+    # Absolute base URL used in e-mails and anything read outside the browser.
+    BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
+
+    PAGE_SIZE = int(os.environ.get("PAGE_SIZE", "25"))
+    STALE_DAYS = int(os.environ.get("STALE_DAYS", "30"))
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    WTF_CSRF_TIME_LIMIT = None
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(20 * 1024 * 1024)))
+
+
+class DevelopmentConfig(Config):
+    """Local development: a fixed, insecure key is acceptable."""
+
+    DEBUG = True
+    SECRET_KEY = Config.SECRET_KEY or "dev-only-insecure-key"  # noqa: S105
+
+
+class TestingConfig(Config):
+    """The test suite: TEST_DATABASE_URL selects PostgreSQL, otherwise a temporary SQLite file."""
+
+    TESTING = True
+    SECRET_KEY = "test-secret-key"  # noqa: S105
+    WTF_CSRF_ENABLED = False
+    SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("TEST_DATABASE_URL", "sqlite://"))
+    SQLALCHEMY_RECORD_QUERIES = True
+    SERVER_NAME = "crm.test"
+    BASE_URL = "http://crm.test"
+
+
+class ProductionConfig(Config):
+    """Production: SECRET_KEY must come from the environment."""
+
+    SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", True)
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def get_config(name: str | None = None) -> type[Config]:
+    """Return the configuration class named by *name* or by the APP_ENV variable."""
+    name = name or os.environ.get("APP_ENV", "development")
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        raise RuntimeError(f"Unknown APP_ENV {name!r}; use one of {', '.join(CONFIGS)}") from None

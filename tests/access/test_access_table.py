@@ -1,0 +1,174 @@
+"""Every route of the URL map, as every role and ownership case, against one declared table.
+
+A route missing from ACCESS fails the test, so a new page cannot ship without a rule. The
+record used for record pages belongs to `officer` in park A; `officer2` is a stranger to it,
+`manager` runs park A and `manager2` runs park B.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from werkzeug.routing import Rule
+
+from app.pipeline.lifecycle import Stage
+from app.pipeline.models import StageProposal
+from tests.factories import EnterpriseContactFactory, LeadFactory, ProjectFactory
+
+CASES = ("anonymous", "officer", "officer2", "manager", "manager2", "leader", "admin")
+
+OK, LOGIN, FORBIDDEN, HIDDEN = "ok", "login", "403", "404"
+
+
+def rule(**by_case: str) -> dict[str, str]:
+    """Build a row: the default for logged-in cases is OK, anonymous is sent to the login page."""
+    row = {case: OK for case in CASES}
+    row["anonymous"] = LOGIN
+    row.update(by_case)
+    return row
+
+
+ANY_USER = rule()
+CREATORS = rule(leader=FORBIDDEN)
+ADMIN_ONLY = rule(**{c: FORBIDDEN for c in ("officer", "officer2", "manager", "manager2", "leader")})
+RECORD_VIEW = rule(officer2=HIDDEN, manager2=HIDDEN)
+RECORD_EDIT = rule(officer2=HIDDEN, manager2=HIDDEN, leader=FORBIDDEN)
+RECORD_MANAGE = rule(officer=FORBIDDEN, officer2=HIDDEN, manager2=HIDDEN, leader=FORBIDDEN)
+MANAGERS = rule(officer=FORBIDDEN, officer2=FORBIDDEN, leader=FORBIDDEN)
+
+# endpoint -> method -> case -> expected outcome
+ACCESS: dict[str, dict[str, dict[str, str]]] = {
+    "auth.index": {"GET": ANY_USER},
+    "auth.login": {"GET": rule(anonymous=OK), "POST": rule(anonymous=OK)},
+    # Logging out always ends on the login page.
+    "auth.logout": {"POST": {case: LOGIN for case in CASES}},
+    "auth.profile": {"GET": ANY_USER, "POST": ANY_USER},
+    "auth.set_language": {"POST": rule(anonymous=OK)},
+    "auth.user_list": {"GET": ADMIN_ONLY},
+    "auth.user_create": {"GET": ADMIN_ONLY, "POST": ADMIN_ONLY},
+    "auth.user_edit": {"GET": ADMIN_ONLY, "POST": ADMIN_ONLY},
+    "auth.user_password": {"GET": ADMIN_ONLY, "POST": ADMIN_ONLY},
+    "parks.park_list": {"GET": ADMIN_ONLY},
+    "parks.park_edit": {"GET": ADMIN_ONLY, "POST": ADMIN_ONLY},
+    "parks.chain_list": {"GET": ADMIN_ONLY},
+    "parks.chain_edit": {"GET": ADMIN_ONLY, "POST": ADMIN_ONLY},
+    "parks.link_edit": {"GET": ADMIN_ONLY, "POST": ADMIN_ONLY},
+    "enterprises.enterprise_list": {"GET": ANY_USER},
+    "enterprises.enterprise_detail": {"GET": ANY_USER},
+    "enterprises.enterprise_create": {"GET": CREATORS, "POST": CREATORS},
+    "enterprises.enterprise_edit": {"GET": CREATORS, "POST": CREATORS},
+    "enterprises.person_create": {"GET": CREATORS, "POST": CREATORS},
+    "enterprises.person_edit": {"GET": CREATORS, "POST": CREATORS},
+    "enterprises.person_delete": {"POST": CREATORS},
+    "pipeline.my_work": {"GET": rule(leader=FORBIDDEN, admin=FORBIDDEN)},
+    "pipeline.lead_list": {"GET": ANY_USER},
+    "pipeline.project_list": {"GET": ANY_USER},
+    "pipeline.lead_create": {"GET": CREATORS, "POST": CREATORS},
+    "pipeline.record_detail": {"GET": RECORD_VIEW},
+    "pipeline.lead_edit": {"GET": RECORD_EDIT, "POST": RECORD_EDIT},
+    "pipeline.project_edit": {"GET": RECORD_EDIT, "POST": RECORD_EDIT},
+    "pipeline.project_create": {"GET": RECORD_EDIT, "POST": RECORD_EDIT},
+    "pipeline.record_contact": {"POST": RECORD_EDIT},
+    "pipeline.record_stage": {"POST": RECORD_EDIT},
+    "pipeline.record_next_step_done": {"POST": RECORD_EDIT},
+    "pipeline.record_reassign": {"POST": RECORD_MANAGE},
+    "pipeline.board": {"GET": rule(officer=FORBIDDEN, officer2=FORBIDDEN)},
+    "pipeline.proposal_list": {"GET": MANAGERS},
+    "pipeline.proposal_decide": {"POST": rule(officer=FORBIDDEN, officer2=FORBIDDEN,
+                                              leader=FORBIDDEN, manager2=HIDDEN)},
+    "pipeline.thresholds": {"GET": ADMIN_ONLY, "POST": ADMIN_ONLY},
+}
+SKIPPED = {"static"}
+
+
+def _routes() -> list[tuple[str, str, dict[str, Any]]]:
+    """Every (endpoint, rule, converter values) of the app; `kind` routes appear once per kind."""
+    from app import create_app
+
+    app = create_app("testing")
+    out = []
+    for r in app.url_map.iter_rules():
+        if r.endpoint in SKIPPED:
+            continue
+        kinds = ["leads", "projects"] if "kind" in r.arguments and "kind" not in (r.defaults or {}) else [None]
+        for kind in kinds:
+            out.append((r.endpoint, r.rule, {"kind": kind} if kind else {}))
+    return out
+
+
+ROUTES = _routes()
+
+
+def test_every_route_has_a_rule() -> None:
+    missing = sorted({endpoint for endpoint, _, _ in ROUTES} - set(ACCESS))
+    assert not missing, f"routes without an access rule: {missing}"
+    stale = sorted(set(ACCESS) - {endpoint for endpoint, _, _ in ROUTES})
+    assert not stale, f"rules for routes that no longer exist: {stale}"
+
+
+@pytest.fixture
+def scene(world: Any, session: Any) -> dict[str, Any]:
+    lead = LeadFactory(owner=world.officer, park=world.park_a, chain_link=world.link)
+    project = ProjectFactory(lead=lead)
+    person = EnterpriseContactFactory(enterprise=lead.enterprise)
+    proposal = StageProposal(
+        lead_id=lead.id, park_id=lead.park_id, from_stage=Stage.LEAD, to_stage=Stage.CONTACTED,
+        effective_on=dt.date.today(), proposed_by_id=world.officer.id,
+    )
+    session.add(proposal)
+    session.flush()
+    users = {
+        "officer": world.officer, "officer2": world.other_officer, "manager": world.manager,
+        "manager2": world.other_manager, "leader": world.leader, "admin": world.admin,
+    }
+    values = {
+        "user_id": world.officer.id, "park_id": world.park_a.id, "chain_id": world.chain.id,
+        "link_id": world.link.id, "enterprise_id": lead.enterprise_id, "person_id": person.id,
+        "proposal_id": proposal.id, "decision": "confirm", "code": "en",
+    }
+    return {"users": users, "values": values, "lead": lead, "project": project}
+
+
+def _url(rule_text: str, endpoint: str, extra: dict[str, Any], scene: dict[str, Any]) -> str:
+    from flask import url_for
+
+    r: Rule = next(r for r in _APP_RULES() if r.rule == rule_text and r.endpoint == endpoint)
+    values = {k: v for k, v in scene["values"].items() if k in r.arguments}
+    values.update(extra)
+    if "record_id" in r.arguments:
+        record = scene["project"] if (extra.get("kind") == "projects" or endpoint == "pipeline.project_edit") else scene["lead"]
+        values["record_id"] = record.id
+    for key, default in (r.defaults or {}).items():
+        values.pop(key, None)
+    return url_for(endpoint, **values, _external=False)
+
+
+def _APP_RULES():  # noqa: N802
+    from flask import current_app
+
+    return current_app.url_map.iter_rules()
+
+
+def _outcome(response: Any) -> str:
+    if response.status_code == 302 and "/login" in response.headers.get("Location", ""):
+        return LOGIN
+    if response.status_code in (403, 404):
+        return str(response.status_code)
+    assert response.status_code < 500, response.get_data(as_text=True)[:2000]
+    return OK
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize(("endpoint", "rule_text", "extra"), ROUTES, ids=lambda v: str(v))
+def test_access(app: Any, client: Any, login_as: Any, scene: dict[str, Any], case: str,
+                endpoint: str, rule_text: str, extra: dict[str, Any]) -> None:
+    expected = ACCESS[endpoint]
+    if case != "anonymous":
+        login_as(scene["users"][case])
+    with app.test_request_context():
+        url = _url(rule_text, endpoint, extra, scene)
+    for method, by_case in expected.items():
+        response = client.open(url, method=method, data={})
+        assert _outcome(response) == by_case[case], f"{method} {url} as {case}"
