@@ -54,6 +54,10 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None
+    # argon2id cost parameters (argon2-cffi's defaults, RFC 9106 low-memory profile).
+    ARGON2_TIME_COST = int(os.environ.get("ARGON2_TIME_COST", "3"))
+    ARGON2_MEMORY_COST = int(os.environ.get("ARGON2_MEMORY_COST", str(64 * 1024)))
+    ARGON2_PARALLELISM = int(os.environ.get("ARGON2_PARALLELISM", "4"))
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(20 * 1024 * 1024)))
 
 
@@ -61,7 +65,7 @@ class DevelopmentConfig(Config):
     """Local development: a fixed, insecure key is acceptable."""
 
     DEBUG = True
-    SECRET_KEY = Config.SECRET_KEY or "dev-only-insecure-key"  # noqa: S105
+    SECRET_KEY = Config.SECRET_KEY or "dev-only-insecure-key"
 
 
 class TestingConfig(Config):
@@ -73,6 +77,10 @@ class TestingConfig(Config):
     SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("TEST_DATABASE_URL", "sqlite://"))
     SQLALCHEMY_RECORD_QUERIES = True
     SERVER_NAME = "crm.test"
+    # Cheap hashing keeps the suite fast; the algorithm is the same argon2id.
+    ARGON2_TIME_COST = 2
+    ARGON2_MEMORY_COST = 1024
+    ARGON2_PARALLELISM = 1
     BASE_URL = "http://crm.test"
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask
 from flask_login import current_user
 
+from app.auth.services import configure_hasher
 from app.extensions import babel, csrf, db, login_manager, migrate
 from config import get_config
 
@@ -22,6 +23,11 @@ def create_app(config: str | type | None = None, **overrides: Any) -> Flask:
         raise RuntimeError("SECRET_KEY must be set in the environment outside development.")
 
     register_extensions(app)
+    configure_hasher(
+        app.config["ARGON2_TIME_COST"],
+        app.config["ARGON2_MEMORY_COST"],
+        app.config["ARGON2_PARALLELISM"],
+    )
     register_models()
     register_blueprints(app)
     register_cli(app)

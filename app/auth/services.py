@@ -12,6 +12,14 @@ from app.auth.models import Role, User
 from app.parks.models import Park
 
 _hasher = PasswordHasher()
+
+
+def configure_hasher(time_cost: int, memory_cost: int, parallelism: int) -> None:
+    """Set the argon2id cost parameters (from configuration); older hashes upgrade at login."""
+    global _hasher
+    _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism)
+
+
 MIN_PASSWORD_LENGTH = 8
 
 
@@ -22,6 +30,11 @@ class AccountError(ValueError):
         super().__init__(message)
         self.message = message
         self.field = field
+
+
+def current_hasher() -> PasswordHasher:
+    """Return the hasher with the configured cost parameters."""
+    return _hasher
 
 
 def hash_password(password: str) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, request, session
+from flask import current_app, has_request_context, request, session
 from flask_login import current_user
 
 DEFAULT_LOCALE = "zh_Hans_CN"
@@ -11,7 +11,9 @@ DEFAULT_LOCALE = "zh_Hans_CN"
 def select_locale() -> str:
     """Return the locale for this request."""
     languages = current_app.config["LANGUAGES"]
-    chosen = request.args.get("lang") if request else None
+    if not has_request_context():
+        return DEFAULT_LOCALE
+    chosen = request.args.get("lang")
     if chosen in languages:
         session["lang"] = chosen
         return chosen

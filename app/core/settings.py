@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from app.core.db import Base, VersionedMixin
+from app.core.db import Base, VersionedMixin, intpk
 
 
 class Setting(VersionedMixin, Base):
@@ -14,7 +14,8 @@ class Setting(VersionedMixin, Base):
     __tablename__ = "setting"
     __audited__ = True
 
-    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    id: Mapped[intpk]
+    key: Mapped[str] = mapped_column(String(60), unique=True)
     value: Mapped[str] = mapped_column(String(200))
 
 
@@ -26,7 +27,7 @@ def get_settings(session: Session, keys: list[str]) -> dict[str, str]:
 
 def put_setting(session: Session, key: str, value: str) -> None:
     """Create or change a setting (flushed by the caller's transaction)."""
-    setting = session.get(Setting, key)
+    setting = session.scalar(select(Setting).where(Setting.key == key))
     if setting is None:
         session.add(Setting(key=key, value=value))
     elif setting.value != value:

@@ -13,6 +13,7 @@ import datetime as dt
 import random
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cache
 from typing import TypeVar
 
 from sqlalchemy import exists, insert, select
@@ -212,7 +213,7 @@ class _Builder:
         return chains
 
     def _users(self, parks: dict[str, Park]) -> dict[str, User]:
-        password_hash = hash_password(data.DEMO_PASSWORD)  # once: argon2 is slow on purpose
+        password_hash = _password_hash()
         users = {}
         for account in data.ACCOUNTS:
             users[account.username] = User(
@@ -289,15 +290,7 @@ class _Builder:
     ) -> tuple[list[Lead], list[_LeadPlan]]:
         rng = self.rng
         # Who courts each enterprise: one officer, so no enterprise is courted twice.
-        owners = {
-            id(e): users[
-                rng.choices(
-                    [u for u, _ in data.SECTOR_OFFICERS[c.sector]],
-                    [w for _, w in data.SECTOR_OFFICERS[c.sector]],
-                )[0]
-            ]
-            for e, c in enterprises
-        }
+        owners = [users[_weighted(rng, data.SECTOR_OFFICERS[c.sector])] for _, c in enterprises]
         # Two leads for every enterprise, the rest by size.
         weight = {"big": 3.0, "mid": 2.0, "small": 1.2}
         picks = [i for i in range(len(enterprises)) for _ in range(2)]
@@ -306,6 +299,7 @@ class _Builder:
             [weight[c.scale] for _, c in enterprises],
             k=data.LEAD_COUNT - len(picks),
         )
+        rng.shuffle(picks)
         stages = [s for s, n in data.STAGE_COUNTS.items() for _ in range(n)]
         rng.shuffle(stages)
         plans: list[_LeadPlan] = []
@@ -323,7 +317,7 @@ class _Builder:
                     company=company,
                     park=parks[park_code],
                     link=link,
-                    owner=owners[id(enterprise)],
+                    owner=owners[index],
                     title=title,
                     final=stage,
                 )
@@ -332,12 +326,13 @@ class _Builder:
         stale = [p for p in plans if p.final in ACTIVE]
         for plan in rng.sample(stale, round(len(stale) * data.STALE_SHARE)):
             plan.stale = True
-        leads = []
         for plan in plans:
             plan.track = self._lead_track(plan)
             plan.projects = self._projects(plan)
             plan.contacts = self._contacts(plan)
-            leads.append(self._lead_row(plan))
+        # Older leads get smaller ids, as if they had been entered over the years.
+        plans.sort(key=lambda p: p.track.start)
+        leads = [self._lead_row(plan) for plan in plans]
         self.result.leads = len(leads)
         self.result.projects = sum(len(p.projects) for p in plans)
         return leads, plans
@@ -767,6 +762,12 @@ class _LeadPlan:
     track: Track = field(default_factory=lambda: Track([]))
     projects: list[ProjectPlan] = field(default_factory=list)
     contacts: list[ContactPlan] = field(default_factory=list)
+
+
+@cache
+def _password_hash() -> str:
+    """Hash the demo password once per process: argon2 is slow on purpose."""
+    return hash_password(data.DEMO_PASSWORD)
 
 
 def _weighted(rng: random.Random, options: tuple[tuple[T, int], ...]) -> T:

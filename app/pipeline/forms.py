@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional, StopValidation
 
 from app.core.forms import AmountField, LocalDateField, as_choices, not_in_future
 from app.pipeline.lifecycle import MAIN_LINE
 from app.pipeline.models import ContactType, LeadSource
+
+
+class Required:
+    """Like DataRequired for parsed fields (dates, amounts), but keeps the field's own parse
+    error ("日期…无效", "无法识别的金额…") instead of replacing it, and accepts an amount of 0."""
+
+    field_flags = {"required": True}
+
+    def __init__(self, message: object) -> None:
+        self.message = message
+
+    def __call__(self, form: Any, field: Any) -> None:
+        if field.data is None:
+            raise StopValidation(None if field.errors else str(self.message))
 
 
 def _optional_int(value: object) -> int | None:
@@ -59,7 +75,7 @@ class ContactForm(FlaskForm):
         _l("方式"), choices=as_choices((c.value, c.label) for c in ContactType)
     )
     contact_on = LocalDateField(
-        _l("日期"), validators=[DataRequired(_l("请填写日期。")), not_in_future]
+        _l("日期"), validators=[Required(_l("请填写日期。")), not_in_future]
     )
     participants = StringField(_l("参与人员"), validators=[Optional(), Length(max=300)])
     summary = TextAreaField(
@@ -72,7 +88,7 @@ class ContactForm(FlaskForm):
 class StageForm(FlaskForm):
     target = SelectField(_l("变更为"), validate_choice=True)
     effective_on = LocalDateField(
-        _l("生效日期"), validators=[DataRequired(_l("请填写生效日期。")), not_in_future]
+        _l("生效日期"), validators=[Required(_l("请填写生效日期。")), not_in_future]
     )
     reason = StringField(_l("终止原因"), validators=[Optional(), Length(max=500)])
     note = TextAreaField(_l("备注"), validators=[Optional(), Length(max=2000)])
@@ -98,8 +114,8 @@ class DecisionForm(FlaskForm):
 
 
 class ThresholdForm(FlaskForm):
-    major = AmountField(_l("重大项目门槛（亿元）"), validators=[DataRequired(_l("请填写门槛。"))])
-    big = AmountField(_l("大项目门槛（亿元）"), validators=[DataRequired(_l("请填写门槛。"))])
+    major = AmountField(_l("重大项目门槛（亿元）"), validators=[Required(_l("请填写门槛。"))])
+    big = AmountField(_l("大项目门槛（亿元）"), validators=[Required(_l("请填写门槛。"))])
 
 
 class SimpleForm(FlaskForm):

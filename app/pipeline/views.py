@@ -341,7 +341,8 @@ def _link(link_id: int | None) -> ChainLink | None:
 
 
 def _owner(form: LeadForm | ProjectForm) -> User | None:
-    if not hasattr(form, "owner_id") or not form.owner_id.data:
+    # A removed WTForms field stays as an attribute set to None.
+    if getattr(form, "owner_id", None) is None or not form.owner_id.data:
         return None
     return db.session.get(User, form.owner_id.data)
 

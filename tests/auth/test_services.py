@@ -11,6 +11,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from app.auth.models import Role, User
+from app.auth import services as auth_services
 from app.auth.services import (
     AccountError,
     authenticate,
@@ -83,10 +84,10 @@ def test_authenticate_refuses_a_corrupt_hash(session: Any) -> None:
 
 
 def test_an_outdated_hash_is_upgraded_on_login(session: Any) -> None:
-    weak = PasswordHasher(time_cost=1)
+    weak = PasswordHasher(time_cost=1, memory_cost=512, parallelism=1)
     old_hash = weak.hash(PASSWORD)
     user = UserFactory(username="legacy", password_hash=old_hash)
-    current = PasswordHasher()
+    current = auth_services.current_hasher()
     assert current.check_needs_rehash(old_hash)
 
     assert authenticate(session, "legacy", PASSWORD) is user

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app.auth.models import Role, User
 from app.auth.services import authenticate
@@ -50,7 +50,20 @@ def demo(session: Session) -> Any:
     return result
 
 
-def test_loads_parks_chains_and_accounts(session: Session, demo: Any) -> None:
+def test_loads_parks_chains_accounts_enterprises_and_leads(session: Session, demo: Any) -> None:
+    _check_parks_chains_and_accounts(session, demo)
+    _check_enterprises(session)
+    _check_leads(session, demo)
+
+
+def test_records_agree_with_their_history_and_contacts(session: Session, demo: Any) -> None:
+    _check_stage_histories(session)
+    _check_projects(session, demo)
+    _check_contacts(session)
+    _check_audit(session, demo)
+
+
+def _check_parks_chains_and_accounts(session: Session, demo: Any) -> None:
     parks = session.scalars(select(Park).order_by(Park.sort_order)).all()
     assert [(p.code, p.name, p.sort_order) for p in parks] == [
         ("IC", "集成电路产业园", 1),
@@ -90,7 +103,7 @@ def test_loads_parks_chains_and_accounts(session: Session, demo: Any) -> None:
     ]  # fmt: skip
 
 
-def test_enterprises_are_valid(session: Session, demo: Any) -> None:
+def _check_enterprises(session: Session) -> None:
     enterprises = session.scalars(select(Enterprise)).all()
     assert 40 <= len(enterprises) <= 60
     for enterprise in enterprises:
@@ -106,7 +119,7 @@ def test_enterprises_are_valid(session: Session, demo: Any) -> None:
     assert {e.ownership for e in enterprises} == set(Ownership)
 
 
-def test_leads_cover_every_stage_and_park(session: Session, demo: Any) -> None:
+def _check_leads(session: Session, demo: Any) -> None:
     leads = session.scalars(select(Lead)).all()
     assert len(leads) == demo.leads
     assert 280 <= len(leads) <= 320
@@ -175,7 +188,7 @@ def _check_history(record: Lead | Project, rows: list[StageChange], today: dt.da
         assert getattr(record, name) == (entered[-1] if entered else None), (record, name)
 
 
-def test_stage_histories_agree_with_records(session: Session, demo: Any) -> None:
+def _check_stage_histories(session: Session) -> None:
     today = today_local()
     by_lead: dict[int, list[StageChange]] = defaultdict(list)
     by_project: dict[int, list[StageChange]] = defaultdict(list)
@@ -192,7 +205,7 @@ def test_stage_histories_agree_with_records(session: Session, demo: Any) -> None
         _check_history(project, by_project[project.id], today)
 
 
-def test_projects_follow_their_leads(session: Session, demo: Any) -> None:
+def _check_projects(session: Session, demo: Any) -> None:
     projects = session.scalars(select(Project)).all()
     assert len(projects) == demo.projects
     with_projects = set()
@@ -224,7 +237,7 @@ def test_projects_follow_their_leads(session: Session, demo: Any) -> None:
             project.planned_full_production_on,
         ]
         assert planned == sorted(planned)
-    for lead in session.scalars(select(Lead)):
+    for lead in session.scalars(select(Lead).options(selectinload(Lead.projects))):
         signed_or_later = lead.stage.is_main and lead.stage.rank >= Stage.SIGNED.rank
         assert (lead.id in with_projects) == signed_or_later
         if lead.projects:
@@ -238,21 +251,26 @@ def _newest_with_step(contacts: list[ContactLog]) -> ContactLog | None:
     return max(with_step, key=lambda c: (c.contact_on, c.id), default=None)
 
 
-def test_contacts_agree_with_records(session: Session, demo: Any) -> None:
+def _check_contacts(session: Session) -> None:
     today = today_local()
     monday, sunday = week_bounds(today)
     by_lead: dict[int, list[ContactLog]] = defaultdict(list)
     for contact in session.scalars(select(ContactLog).order_by(ContactLog.id)):
         by_lead[contact.lead_id].append(contact)
-    leads = session.scalars(select(Lead)).all()
+    leads = session.scalars(select(Lead).options(selectinload(Lead.projects))).all()
+    lead_starts = dict(
+        session.execute(
+            select(StageChange.lead_id, func.min(StageChange.effective_on))
+            .where(StageChange.lead_id.is_not(None))
+            .group_by(StageChange.lead_id)
+        ).all()
+    )
     stale = active = 0
     dues: list[dt.date] = []
     for lead in leads:
         contacts = by_lead[lead.id]
         assert 1 <= len(contacts) <= 8
-        lead_start = session.scalar(
-            select(func.min(StageChange.effective_on)).where(StageChange.lead_id == lead.id)
-        )
+        lead_start = lead_starts[lead.id]
         for contact in contacts:
             assert lead_start <= contact.contact_on <= today
             assert contact.summary and contact.participants
@@ -289,7 +307,7 @@ def test_contacts_agree_with_records(session: Session, demo: Any) -> None:
     assert any(d > sunday for d in dues)
 
 
-def test_audit_rows_come_from_demo(session: Session, demo: Any) -> None:
+def _check_audit(session: Session, demo: Any) -> None:
     sources = set(session.scalars(select(AuditLog.source).distinct()))
     assert sources == {"demo"}
     created = session.scalar(
@@ -330,7 +348,15 @@ def test_same_day_gives_same_data(session: Session) -> None:
                 lead.owner.username,
                 [(p.name, p.stage, p.total_investment) for p in lead.projects],
             )
-            for lead in session.scalars(select(Lead).order_by(Lead.id))
+            for lead in session.scalars(
+                select(Lead)
+                .options(
+                    selectinload(Lead.projects),
+                    joinedload(Lead.enterprise),
+                    joinedload(Lead.owner),
+                )
+                .order_by(Lead.id)
+            )
         ]
         nested.rollback()
         session.expunge_all()

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: d2136fbdfceb
+Revision ID: 924b845397c2
 Revises: 
-Create Date: 2026-11-27 02:30:50.263469
+Create Date: 2026-11-27 02:53:01.833612
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
-revision = 'd2136fbdfceb'
+revision = '924b845397c2'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -69,12 +69,14 @@ def upgrade():
     sa.UniqueConstraint('name', name=op.f('uq_park_name'))
     )
     op.create_table('setting',
+    sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('key', sa.String(length=60), nullable=False),
     sa.Column('value', sa.String(length=200), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
-    sa.PrimaryKeyConstraint('key', name=op.f('pk_setting'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_setting')),
+    sa.UniqueConstraint('key', name=op.f('uq_setting_key'))
     )
     op.create_table('user',
     sa.Column('id', sa.Integer(), nullable=False),
