@@ -157,17 +157,22 @@ class MyWork:
     active_count: int = 0
 
 
+def _my_row_options(model: type[Lead] | type[Project]) -> tuple[Any, ...]:
+    """What a row of "my work" shows besides the record (the owner is the user himself)."""
+    return (
+        joinedload(model.enterprise),
+        joinedload(model.park),
+        joinedload(model.chain_link).joinedload(ChainLink.chain),
+    )
+
+
 def my_work(session: Session, user: User, limit: int = 100) -> MyWork:
     """Build the "my work" page of *user* from his own leads and projects."""
     today = today_local()
     _, sunday = week_bounds(today)
     work = MyWork(today=today, week_end=sunday)
     for model in (Lead, Project):
-        mine = (
-            select(model)
-            .where(model.owner_id == user.id)
-            .options(joinedload(model.enterprise), joinedload(model.park))
-        )
+        mine = select(model).where(model.owner_id == user.id).options(*_my_row_options(model))
         due = session.scalars(
             mine.where(model.next_step_due >= today, model.next_step_due <= sunday)
             .order_by(model.next_step_due)
@@ -190,9 +195,7 @@ def my_work(session: Session, user: User, limit: int = 100) -> MyWork:
     work.active_count = session.scalar(select(func.count()).select_from(active.subquery())) or 0
     work.active_leads = list(
         session.scalars(
-            active.options(joinedload(Lead.enterprise), joinedload(Lead.park))
-            .order_by(Lead.updated_at.desc())
-            .limit(limit)
+            active.options(*_my_row_options(Lead)).order_by(Lead.updated_at.desc()).limit(limit)
         )
     )
     return work

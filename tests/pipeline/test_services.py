@@ -37,7 +37,7 @@ from app.pipeline.models import (
 )
 from app.pipeline.services import DuplicateLeadError, PipelineError
 from tests.factories import EnterpriseFactory, LeadFactory, ParkFactory, ProjectFactory
-from tests.pipeline.conftest import count
+from tests.pipeline.helpers import count
 
 pytestmark = pytest.mark.usefixtures("ctx")
 
