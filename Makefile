@@ -90,8 +90,9 @@ format: install-dev
 test: install-dev compile-translations lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# The browser tests (tests/e2e) run on their own SQLite file whatever the database, so once is enough.
 test-pg: install-dev compile-translations
-	TEST_DATABASE_URL=$(PG_TEST_URL) $(PY) -m pytest $(PYTEST_ARGS)
+	TEST_DATABASE_URL=$(PG_TEST_URL) $(PY) -m pytest --ignore=tests/e2e $(PYTEST_ARGS)
 
 # --- translations ------------------------------------------------------------------------------
 

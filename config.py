@@ -46,7 +46,6 @@ class Config:
     BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
 
     PAGE_SIZE = int(os.environ.get("PAGE_SIZE", "25"))
-    STALE_DAYS = int(os.environ.get("STALE_DAYS", "30"))
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

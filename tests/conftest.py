@@ -15,8 +15,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import event, text
 from flask_sqlalchemy.session import _app_ctx_id
+from sqlalchemy import event, text
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 from app import create_app
@@ -118,4 +118,3 @@ def count_queries(app: Flask, session: Session) -> Any:
             event.remove(engine, "before_cursor_execute", _before)
 
     return _count
-

@@ -129,6 +129,7 @@ class ProjectFactory(Base):
 class ContactLogFactory(Base):
     class Meta:
         model = ContactLog
+        exclude = ("lead",)
 
     lead = factory.SubFactory(LeadFactory)
     lead_id = factory.LazyAttribute(lambda o: o.lead.id)

@@ -47,10 +47,15 @@ def describe(difference: Any) -> str:
 
 def test_models_match_migrations(app: Flask) -> None:
     """`flask db upgrade` leaves nothing for `flask db migrate` to add: no forgotten migration."""
-    with app.app_context(), db.engine.connect() as connection:
-        url = connection.engine.url
-        existing = set(inspect(connection).get_table_names())
-        differences = schema_differences(connection)
+    with app.app_context():
+        try:
+            with db.engine.connect() as connection:
+                url = connection.engine.url
+                existing = set(inspect(connection).get_table_names())
+                differences = schema_differences(connection)
+        finally:
+            # Close the pooled connection now rather than leave it to the garbage collector.
+            db.engine.dispose()
     assert existing, f"the suite's database {url!r} has no tables: was it migrated?"
     assert differences == [], "models and migrations disagree; run `flask db migrate`:\n" + (
         "\n".join(map(describe, differences))

@@ -12,8 +12,8 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, TypeDecorator
-from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, TypeDecorator, event, inspect
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, declared_attr, mapped_column
 
 from app.core.money import yi_to_yuan, yuan_to_yi
 
@@ -94,13 +94,41 @@ class TimestampMixin:
 
 
 class VersionedMixin(TimestampMixin):
-    """A version counter: an UPDATE of a stale row fails instead of overwriting it."""
+    """A version counter: an UPDATE of a stale row fails instead of overwriting it.
+
+    The counter moves when what a user edits changes (see :func:`_bump_versions`); fields kept
+    up to date as a side effect of other work (``__unversioned__``, e.g. the last-contact date a
+    logged contact sets) leave it alone, so logging a contact does not invalidate an open form.
+    """
+
+    __unversioned__: tuple[str, ...] = ()
 
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
     @declared_attr.directive
     def __mapper_args__(cls) -> dict[str, Any]:  # noqa: N805
-        return {"version_id_col": cls.__table__.c.version}
+        return {"version_id_col": cls.__table__.c.version, "version_id_generator": False}
+
+
+_NEVER_VERSIONED = {"version", "created_at", "updated_at"}
+
+
+def _has_versioned_changes(obj: VersionedMixin) -> bool:
+    state = inspect(obj)
+    skip = _NEVER_VERSIONED | set(obj.__unversioned__)
+    return any(
+        state.attrs[attr.key].history.has_changes()
+        for attr in state.mapper.attrs
+        if attr.key not in skip
+    )
+
+
+@event.listens_for(Session, "before_flush")
+def _bump_versions(session: Session, flush_context: Any, instances: Any) -> None:
+    """Advance the version of every edited record; the UPDATE checks the old one."""
+    for obj in session.dirty:
+        if isinstance(obj, VersionedMixin) and _has_versioned_changes(obj):
+            obj.version = (obj.version or 0) + 1
 
 
 class StaleVersionError(Exception):

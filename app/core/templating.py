@@ -43,5 +43,11 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.globals["url_with"] = url_with
     app.jinja_env.globals["today"] = today_local
     app.jinja_env.globals["get_locale"] = get_locale
+
+    @app.before_request
+    def _fresh_request_caches() -> None:
+        # Per-request caches live in ``g``; each request starts without them.
+        g.pop("thresholds", None)
+
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -125,7 +125,7 @@ def enterprise_edit(enterprise_id: int):
     changes: list[tuple[str, str]] = []
     if form.validate_on_submit():
         try:
-            check_version(enterprise, form.version.data)
+            check_version(enterprise, request.form.get("version"))
             update_enterprise(db.session, current_user, enterprise, **form.enterprise_fields())
         except (StaleVersionError, StaleDataError):
             flash(str(StaleVersionError.message), "danger")
@@ -172,7 +172,7 @@ def person_edit(enterprise_id: int, person_id: int):
         form.version.data = str(person.version)
     if form.validate_on_submit():
         try:
-            check_version(person, form.version.data)
+            check_version(person, request.form.get("version"))
             update_contact_person(db.session, current_user, person, **form.person_fields())
         except (StaleVersionError, StaleDataError):
             flash(str(StaleVersionError.message), "danger")

@@ -92,8 +92,10 @@ class Trackable(VersionedMixin):
     """What leads and projects share: an owner, a park, a chain link, a stage and its dates."""
 
     __audited__ = True
-    # Kept up to date by logging contacts; audited through the contact log itself.
+    # Kept up to date by logging contacts; audited through the contact log itself, and not a
+    # reason to refuse someone's open edit form.
     __audit_exclude__ = ("last_contact_on",)
+    __unversioned__ = ("last_contact_on", "next_step", "next_step_due")
 
     id: Mapped[intpk]
     stage: Mapped[Stage] = mapped_column(_enum(Stage), default=Stage.LEAD)

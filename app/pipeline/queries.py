@@ -70,6 +70,13 @@ def stale_before(today: dt.date | None = None) -> dt.date:
     return (today or today_local()) - dt.timedelta(days=STALE_DAYS)
 
 
+def is_stale(record: Lead | Project, today: dt.date | None = None) -> bool:
+    """Return whether an active record has had no contact for STALE_DAYS days (in Python)."""
+    if record.stage not in ACTIVE:
+        return False
+    return record.last_contact_on is None or record.last_contact_on < stale_before(today)
+
+
 def stale_condition(model: type[Lead] | type[Project], today: dt.date) -> ColumnElement[bool]:
     """Active records with no contact for STALE_DAYS days (read from the stored date)."""
     return and_(
@@ -172,7 +179,11 @@ def my_work(session: Session, user: User, limit: int = 100) -> MyWork:
     _, sunday = week_bounds(today)
     work = MyWork(today=today, week_end=sunday)
     for model in (Lead, Project):
-        mine = select(model).where(model.owner_id == user.id).options(*_my_row_options(model))
+        mine = (
+            select(model)
+            .where(model.owner_id == user.id, model.stage.in_(ACTIVE | {Stage.ON_HOLD}))
+            .options(*_my_row_options(model))
+        )
         due = session.scalars(
             mine.where(model.next_step_due >= today, model.next_step_due <= sunday)
             .order_by(model.next_step_due)

@@ -13,7 +13,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 from werkzeug.exceptions import Forbidden
 
 from app.auth.models import Role, User
@@ -73,6 +73,7 @@ def assignable_owners(session: Session, park_id: int | None = None) -> list[User
     users = session.scalars(
         select(User)
         .where(User.active.is_(True), User.role.in_([Role.OFFICER, Role.MANAGER]))
+        .options(selectinload(User.parks))  # read below for every manager
         .order_by(User.role.desc(), User.full_name)
     ).all()
     return [u for u in users if u.role is Role.OFFICER or park_id is None or park_id in u.park_ids]
@@ -115,7 +116,7 @@ def _check_text(value: str | None, field: str, limit: int) -> str | None:
     return value or None
 
 
-def _check_park_and_link(user: User, park: Park, link: ChainLink | None) -> None:
+def _check_park(user: User, park: Park) -> None:
     if not visibility.may_work_in_park(user, park.id):
         raise PipelineError(_("您不负责该园区，不能把记录放入其中。"), "park_id")
     if not park.active:
@@ -139,7 +140,7 @@ def create_lead(
 ) -> Lead:
     """Create a lead at stage 线索, refusing to court an enterprise someone else is courting."""
     _require(visibility.can_create(user))
-    _check_park_and_link(user, park, chain_link)
+    _check_park(user, park)
     if user.role is Role.OFFICER or owner is None:
         owner = user
     _check_owner(owner)
@@ -201,7 +202,7 @@ def update_lead(
     _require(visibility.can_edit(user, lead))
     check_version(lead, version)
     if park.id != lead.park_id:
-        _check_park_and_link(user, park, chain_link)
+        _check_park(user, park)
     title = _check_text(title, "title", 120) or ""
     if not title:
         raise PipelineError(_("请填写线索名称。"), "title")
@@ -250,7 +251,7 @@ def create_project(
     An officer's move into a milestone waits for confirmation, as any other move would.
     """
     _require(visibility.can_edit(user, lead))
-    _check_park_and_link(user, park, chain_link)
+    _check_park(user, park)
     name = _check_text(name, "name", 120) or ""
     if not name:
         raise PipelineError(_("请填写项目名称。"), "name")
@@ -259,9 +260,10 @@ def create_project(
     ):
         raise PipelineError(_("该企业已有同名项目“%(name)s”。", name=name), "name")
     _check_investments(total_investment, fixed_asset_investment)
-    if user.role is Role.OFFICER or owner is None:
-        owner = lead.owner if user.role is not Role.OFFICER else user
-    _check_owner(owner)
+    # An officer's project is his own; a manager's defaults to the lead's owner.
+    if user.role is Role.OFFICER:
+        owner = user
+    _check_owner(owner := owner or lead.owner)
     today = today_local()
     started_on = started_on or today
     project = Project(
@@ -340,7 +342,7 @@ def update_project(
     _require(visibility.can_edit(user, project))
     check_version(project, version)
     if park.id != project.park_id:
-        _check_park_and_link(user, park, chain_link)
+        _check_park(user, park)
     name = _check_text(name, "name", 120) or ""
     if not name:
         raise PipelineError(_("请填写项目名称。"), "name")
@@ -465,7 +467,10 @@ def move_stage(
         session.add(proposal)
         session.flush()
         return proposal
-    _apply(session, record, steps, move, recorded_by=user, confirmed_by=user)
+    # A manager's (or admin's) own move needs no one else's confirmation; an officer's direct
+    # move (outside the milestones) is recorded without a confirmer.
+    confirmer = user if visibility.can_manage(user, record) else None
+    _apply(session, record, steps, move, recorded_by=user, confirmed_by=confirmer)
     return None
 
 

@@ -40,6 +40,8 @@ from app.pipeline.lifecycle import MAIN_LINE, Move, Stage, allowed_targets, skip
 from app.pipeline.models import ContactType, Lead, LeadSource, Project, StageProposal
 
 bp = Blueprint("pipeline", __name__)
+bp.add_app_template_global(queries.is_stale, "is_stale")
+bp.add_app_template_global(queries.too_long_in_stage, "too_long_in_stage")
 
 KINDS: dict[str, type[Lead] | type[Project]] = {"leads": Lead, "projects": Project}
 
@@ -73,9 +75,7 @@ def _form_error(form: Any, exc: services.PipelineError) -> None:
 @roles_required(Role.OFFICER, Role.MANAGER)
 def my_work():
     work = queries.my_work(db.session, current_user)
-    return render_template(
-        "pipeline/my_work.html", work=work, stale_before=queries.stale_before(work.today)
-    )
+    return render_template("pipeline/my_work.html", work=work)
 
 
 def _filter_options() -> dict[str, Any]:
@@ -104,7 +104,6 @@ def record_list(kind: str):
         kind=kind,
         page=page,
         filters=filters,
-        stale_before=queries.stale_before(),
         can_create=visibility.can_create(current_user) and kind == "leads",
         **_filter_options(),
     )
@@ -173,7 +172,6 @@ def _render_detail(
         "simple_form": SimpleForm(),
         "main_line": [s.value for s in MAIN_LINE],
         "skippable": MAIN_LINE[1:-1],
-        "stale_before": queries.stale_before(),
         "too_long": queries.too_long_in_stage(record, today_local()),
         "projects": _visible_projects(record) if isinstance(record, Lead) else [],
     }
@@ -311,10 +309,11 @@ def record_next_step_done(kind: str, record_id: int):
 
 
 def _fill_choices(form: LeadForm | ProjectForm, park_id: int | None = None) -> None:
+    """Offer the active parks the user works in, plus the record's own park (*park_id*)."""
     parks = [
         p
-        for p in list_parks(db.session, active_only=True)
-        if visibility.may_work_in_park(current_user, p.id)
+        for p in list_parks(db.session)
+        if p.id == park_id or (p.active and visibility.may_work_in_park(current_user, p.id))
     ]
     form.park_id.choices = as_choices((p.id, p.name) for p in parks)
     form.chain_link_id.choices = as_choices([("", _("（不指定）")), *link_choices(db.session)])
@@ -400,7 +399,7 @@ def lead_edit(record_id: int):
     if not visibility.can_edit(current_user, lead):
         abort(403)
     form = LeadForm(obj=lead)
-    _fill_choices(form)
+    _fill_choices(form, lead.park_id)
     if hasattr(form, "owner_id"):
         del form.owner_id
     del form.enterprise
@@ -413,7 +412,7 @@ def lead_edit(record_id: int):
                 db.session,
                 current_user,
                 lead,
-                version=form.version.data,
+                version=request.form.get("version"),
                 title=form.title.data,
                 park=db.session.get(Park, form.park_id.data),
                 source=LeadSource(form.source.data),
@@ -510,7 +509,7 @@ def project_edit(record_id: int):
     if not visibility.can_edit(current_user, project):
         abort(403)
     form = ProjectForm(obj=project)
-    _fill_choices(form)
+    _fill_choices(form, project.park_id)
     if hasattr(form, "owner_id"):
         del form.owner_id
     if request.method == "GET":
@@ -521,7 +520,7 @@ def project_edit(record_id: int):
                 db.session,
                 current_user,
                 project,
-                version=form.version.data,
+                version=request.form.get("version"),
                 name=form.name.data,
                 park=db.session.get(Park, form.park_id.data),
                 chain_link=_link(form.chain_link_id.data),
@@ -574,8 +573,6 @@ def board():
         park_id=park_id,
         kind=kind,
         today=today_local(),
-        stale_before=queries.stale_before(),
-        too_long=queries.too_long_in_stage,
     )
 
 
@@ -666,6 +663,5 @@ def enterprise_records(session: Any, user: User, enterprise: Enterprise) -> Rela
             if user.role is Role.OFFICER
             else [],
             "can_create": visibility.can_create(user),
-            "stale_before": queries.stale_before(),
         },
     )

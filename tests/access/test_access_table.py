@@ -11,7 +11,6 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from werkzeug.routing import Rule
 
 from app.pipeline.lifecycle import Stage
 from app.pipeline.models import StageProposal
@@ -32,7 +31,9 @@ def rule(**by_case: str) -> dict[str, str]:
 
 ANY_USER = rule()
 CREATORS = rule(leader=FORBIDDEN)
-ADMIN_ONLY = rule(**{c: FORBIDDEN for c in ("officer", "officer2", "manager", "manager2", "leader")})
+ADMIN_ONLY = rule(
+    **{c: FORBIDDEN for c in ("officer", "officer2", "manager", "manager2", "leader")}
+)
 RECORD_VIEW = rule(officer2=HIDDEN, manager2=HIDDEN)
 RECORD_EDIT = rule(officer2=HIDDEN, manager2=HIDDEN, leader=FORBIDDEN)
 RECORD_MANAGE = rule(officer=FORBIDDEN, officer2=HIDDEN, manager2=HIDDEN, leader=FORBIDDEN)
@@ -76,15 +77,16 @@ ACCESS: dict[str, dict[str, dict[str, str]]] = {
     "pipeline.record_reassign": {"POST": RECORD_MANAGE},
     "pipeline.board": {"GET": rule(officer=FORBIDDEN, officer2=FORBIDDEN)},
     "pipeline.proposal_list": {"GET": MANAGERS},
-    "pipeline.proposal_decide": {"POST": rule(officer=FORBIDDEN, officer2=FORBIDDEN,
-                                              leader=FORBIDDEN, manager2=HIDDEN)},
+    "pipeline.proposal_decide": {
+        "POST": rule(officer=FORBIDDEN, officer2=FORBIDDEN, leader=FORBIDDEN, manager2=HIDDEN)
+    },
     "pipeline.thresholds": {"GET": ADMIN_ONLY, "POST": ADMIN_ONLY},
 }
 SKIPPED = {"static"}
 
 
-def _routes() -> list[tuple[str, str, dict[str, Any]]]:
-    """Every (endpoint, rule, converter values) of the app; `kind` routes appear once per kind."""
+def _routes() -> list[tuple[str, str, frozenset[str], dict[str, Any]]]:
+    """Every (endpoint, rule, arguments, fixed values); `kind` routes appear once per kind."""
     from app import create_app
 
     app = create_app("testing")
@@ -92,9 +94,9 @@ def _routes() -> list[tuple[str, str, dict[str, Any]]]:
     for r in app.url_map.iter_rules():
         if r.endpoint in SKIPPED:
             continue
-        kinds = ["leads", "projects"] if "kind" in r.arguments and "kind" not in (r.defaults or {}) else [None]
-        for kind in kinds:
-            out.append((r.endpoint, r.rule, {"kind": kind} if kind else {}))
+        arguments = frozenset(r.arguments - set(r.defaults or {}))
+        for kind in ("leads", "projects") if "kind" in arguments else (None,):
+            out.append((r.endpoint, r.rule, arguments, {"kind": kind} if kind else {}))
     return out
 
 
@@ -102,9 +104,10 @@ ROUTES = _routes()
 
 
 def test_every_route_has_a_rule() -> None:
-    missing = sorted({endpoint for endpoint, _, _ in ROUTES} - set(ACCESS))
+    endpoints = {route[0] for route in ROUTES}
+    missing = sorted(endpoints - set(ACCESS))
     assert not missing, f"routes without an access rule: {missing}"
-    stale = sorted(set(ACCESS) - {endpoint for endpoint, _, _ in ROUTES})
+    stale = sorted(set(ACCESS) - endpoints)
     assert not stale, f"rules for routes that no longer exist: {stale}"
 
 
@@ -114,41 +117,46 @@ def scene(world: Any, session: Any) -> dict[str, Any]:
     project = ProjectFactory(lead=lead)
     person = EnterpriseContactFactory(enterprise=lead.enterprise)
     proposal = StageProposal(
-        lead_id=lead.id, park_id=lead.park_id, from_stage=Stage.LEAD, to_stage=Stage.CONTACTED,
-        effective_on=dt.date.today(), proposed_by_id=world.officer.id,
+        lead_id=lead.id,
+        park_id=lead.park_id,
+        from_stage=Stage.LEAD,
+        to_stage=Stage.CONTACTED,
+        effective_on=dt.date.today(),
+        proposed_by_id=world.officer.id,
     )
     session.add(proposal)
     session.flush()
     users = {
-        "officer": world.officer, "officer2": world.other_officer, "manager": world.manager,
-        "manager2": world.other_manager, "leader": world.leader, "admin": world.admin,
+        "officer": world.officer,
+        "officer2": world.other_officer,
+        "manager": world.manager,
+        "manager2": world.other_manager,
+        "leader": world.leader,
+        "admin": world.admin,
     }
     values = {
-        "user_id": world.officer.id, "park_id": world.park_a.id, "chain_id": world.chain.id,
-        "link_id": world.link.id, "enterprise_id": lead.enterprise_id, "person_id": person.id,
-        "proposal_id": proposal.id, "decision": "confirm", "code": "en",
+        "user_id": world.officer.id,
+        "park_id": world.park_a.id,
+        "chain_id": world.chain.id,
+        "link_id": world.link.id,
+        "enterprise_id": lead.enterprise_id,
+        "person_id": person.id,
+        "proposal_id": proposal.id,
+        "decision": "confirm",
+        "code": "en",
     }
     return {"users": users, "values": values, "lead": lead, "project": project}
 
 
-def _url(rule_text: str, endpoint: str, extra: dict[str, Any], scene: dict[str, Any]) -> str:
+def _url(endpoint: str, arguments: frozenset[str], fixed: dict[str, Any], scene: dict) -> str:
     from flask import url_for
 
-    r: Rule = next(r for r in _APP_RULES() if r.rule == rule_text and r.endpoint == endpoint)
-    values = {k: v for k, v in scene["values"].items() if k in r.arguments}
-    values.update(extra)
-    if "record_id" in r.arguments:
-        record = scene["project"] if (extra.get("kind") == "projects" or endpoint == "pipeline.project_edit") else scene["lead"]
-        values["record_id"] = record.id
-    for key, default in (r.defaults or {}).items():
-        values.pop(key, None)
-    return url_for(endpoint, **values, _external=False)
-
-
-def _APP_RULES():  # noqa: N802
-    from flask import current_app
-
-    return current_app.url_map.iter_rules()
+    values = {k: v for k, v in scene["values"].items() if k in arguments}
+    values.update(fixed)
+    if "record_id" in arguments:
+        on_project = fixed.get("kind") == "projects" or endpoint == "pipeline.project_edit"
+        values["record_id"] = scene["project" if on_project else "lead"].id
+    return url_for(endpoint, **values)
 
 
 def _outcome(response: Any) -> str:
@@ -161,14 +169,27 @@ def _outcome(response: Any) -> str:
 
 
 @pytest.mark.parametrize("case", CASES)
-@pytest.mark.parametrize(("endpoint", "rule_text", "extra"), ROUTES, ids=lambda v: str(v))
-def test_access(app: Any, client: Any, login_as: Any, scene: dict[str, Any], case: str,
-                endpoint: str, rule_text: str, extra: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("endpoint", "rule_text", "arguments", "fixed"),
+    ROUTES,
+    ids=[f"{e}{'-' + f['kind'] if f else ''}:{r}" for e, r, _, f in ROUTES],
+)
+def test_access(
+    app: Any,
+    client: Any,
+    login_as: Any,
+    scene: dict[str, Any],
+    case: str,
+    endpoint: str,
+    rule_text: str,
+    arguments: frozenset[str],
+    fixed: dict[str, Any],
+) -> None:
     expected = ACCESS[endpoint]
     if case != "anonymous":
         login_as(scene["users"][case])
     with app.test_request_context():
-        url = _url(rule_text, endpoint, extra, scene)
+        url = _url(endpoint, arguments, fixed, scene)
     for method, by_case in expected.items():
         response = client.open(url, method=method, data={})
         assert _outcome(response) == by_case[case], f"{method} {url} as {case}"

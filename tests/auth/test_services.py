@@ -10,8 +10,8 @@ from argon2 import PasswordHasher
 from flask import Flask
 from sqlalchemy import func, select
 
-from app.auth.models import Role, User
 from app.auth import services as auth_services
+from app.auth.models import Role, User
 from app.auth.services import (
     AccountError,
     authenticate,

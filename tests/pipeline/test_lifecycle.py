@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import pytest
 
@@ -137,7 +138,7 @@ def test_skipped_stages(current: Stage, target: Stage, expected: list[Stage]) ->
 # --- plan_move: the happy paths -------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("current", "target"), list(zip(MAIN_LINE, MAIN_LINE[1:], strict=False)))
+@pytest.mark.parametrize(("current", "target"), list(itertools.pairwise(MAIN_LINE)))
 def test_one_step_forward(current: Stage, target: Stage) -> None:
     steps = plan_move(current, SINCE, Move(target, day(10)), TODAY)
     assert steps == [Step(current, target, day(10))]
@@ -293,9 +294,7 @@ def test_terminal_stages_cannot_move(current: Stage, target: Stage) -> None:
     assert "不能从" in error.message
 
 
-@pytest.mark.parametrize(
-    ("held_from", "target"), [(N, S), (N, C), (N, L), (S, K), (C, N), (S, F)]
-)
+@pytest.mark.parametrize(("held_from", "target"), [(N, S), (N, C), (N, L), (S, K), (C, N), (S, F)])
 def test_on_hold_resumes_to_no_other_stage(held_from: Stage, target: Stage) -> None:
     error = _refusal(H, Move(target, day(1)), held_from=held_from)
     assert error.message == f"不能从“暂缓”变更为“{target.label}”。"

@@ -17,10 +17,17 @@ from typing import Any
 import pytest
 from flask import g
 
+from app.auth.models import Role
 from app.core.timeutil import today_local
 from app.pipeline.lifecycle import ACTIVE, MAIN_LINE, Stage
 from app.pipeline.models import Lead, StageChange, StageProposal
-from tests.factories import ChainFactory, ChainLinkFactory, LeadFactory, ProjectFactory
+from tests.factories import (
+    ChainFactory,
+    ChainLinkFactory,
+    LeadFactory,
+    ProjectFactory,
+    UserFactory,
+)
 from tests.pipeline.helpers import ContactFactory
 
 TODAY = today_local()
@@ -253,5 +260,25 @@ def test_project_detail(
     add(0, SMALL)
     small = measure(session, client, count_queries, url)
     add(SMALL, LARGE)
+    large = measure(session, client, count_queries, url)
+    assert small == large
+
+
+def test_lead_detail_does_not_grow_with_the_number_of_managers(
+    login_as: Any, world: Any, session: Any, count_queries: Any
+) -> None:
+    """The reassign form lists the park's possible owners, managers with their parks."""
+    lead = LeadFactory(owner=world.officer, park=world.park_a)
+    client = login_as(world.manager)
+    url = f"/leads/{lead.id}"
+
+    def add_managers(start: int, stop: int) -> None:
+        for i in range(start, stop):
+            park = world.park_a if i % 2 else world.park_b
+            UserFactory(username=f"mgr{i}", full_name=f"主任{i}", role=Role.MANAGER, parks=[park])
+
+    add_managers(0, SMALL)
+    small = measure(session, client, count_queries, url)
+    add_managers(SMALL, LARGE)
     large = measure(session, client, count_queries, url)
     assert small == large

@@ -6,6 +6,7 @@ Services flush and never commit; every test runs in a transaction rolled back af
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from decimal import Decimal
 from typing import Any
 
@@ -18,8 +19,8 @@ from app.core.db import StaleVersionError
 from app.core.timeutil import today_local
 from app.pipeline import services
 from app.pipeline.flags import (
-    Thresholds,
     ThresholdError,
+    Thresholds,
     load_thresholds,
     save_thresholds,
 )
@@ -51,9 +52,7 @@ def ago(days: int) -> dt.date:
 def history(session: Any, record: Lead | Project) -> list[StageChange]:
     column = StageChange.lead_id if isinstance(record, Lead) else StageChange.project_id
     return list(
-        session.scalars(
-            select(StageChange).where(column == record.id).order_by(StageChange.id)
-        )
+        session.scalars(select(StageChange).where(column == record.id).order_by(StageChange.id))
     )
 
 
@@ -115,7 +114,9 @@ def test_start_in_the_future_is_refused(session: Any, world: Any) -> None:
     assert count(session, Lead) == 0
 
 
-@pytest.mark.parametrize(("title", "message"), [("   ", "请填写线索名称。"), ("长" * 121, "最多120字")])
+@pytest.mark.parametrize(
+    ("title", "message"), [("   ", "请填写线索名称。"), ("长" * 121, "最多120字")]
+)
 def test_title_is_required_and_limited(session: Any, world: Any, title: str, message: str) -> None:
     with pytest.raises(PipelineError) as info:
         _create(session, world.officer, world, title=title)
@@ -195,9 +196,7 @@ def test_duplicate_names_only_owner_and_park(session: Any, world: Any, courted: 
 
 def test_officer_cannot_override_a_duplicate(session: Any, world: Any, courted: Lead) -> None:
     with pytest.raises(DuplicateLeadError):
-        _create(
-            session, world.officer, world, enterprise=courted.enterprise, allow_duplicate=True
-        )
+        _create(session, world.officer, world, enterprise=courted.enterprise, allow_duplicate=True)
     assert count(session, Lead) == 1
 
 
@@ -228,9 +227,7 @@ def test_lead_on_hold_still_counts_as_courted(session: Any, world: Any, courted:
 
 
 @pytest.mark.parametrize("stage", [Stage.DROPPED, Stage.FULL_PRODUCTION])
-def test_closed_lead_is_no_duplicate(
-    session: Any, world: Any, courted: Lead, stage: Stage
-) -> None:
+def test_closed_lead_is_no_duplicate(session: Any, world: Any, courted: Lead, stage: Stage) -> None:
     courted.stage = stage
     session.flush()
     lead = _create(session, world.officer, world, enterprise=courted.enterprise)
@@ -294,9 +291,7 @@ def test_second_save_with_the_old_version_is_refused(session: Any, world: Any) -
     assert lead.title == "第一次保存"
 
 
-def test_manager_may_not_move_a_lead_into_a_park_he_does_not_run(
-    session: Any, world: Any
-) -> None:
+def test_manager_may_not_move_a_lead_into_a_park_he_does_not_run(session: Any, world: Any) -> None:
     lead = _lead(world)
     with pytest.raises(PipelineError) as info:
         _update(session, world.manager, lead, lead.version, park=world.park_b)
@@ -447,7 +442,9 @@ def test_next_step_due_before_the_contact_is_refused(session: Any, world: Any) -
 
 def test_next_step_due_on_the_contact_day_is_allowed(session: Any, world: Any) -> None:
     lead = _lead(world)
-    _contact(session, world.officer, lead, contact_on=ago(2), next_step="回访", next_step_due=ago(2))
+    _contact(
+        session, world.officer, lead, contact_on=ago(2), next_step="回访", next_step_due=ago(2)
+    )
     assert lead.next_step_due == ago(2)
 
 
@@ -517,9 +514,7 @@ def test_complete_next_step(session: Any, world: Any) -> None:
 # --- move_stage -----------------------------------------------------------------------------
 
 
-def test_manager_move_applies_at_once_writing_every_skipped_stage(
-    session: Any, world: Any
-) -> None:
+def test_manager_move_applies_at_once_writing_every_skipped_stage(session: Any, world: Any) -> None:
     lead = _lead(world, stage_since=ago(60))
     flushes: list[tuple[set[str], set[str]]] = []
 
@@ -586,7 +581,9 @@ def test_moving_through_every_milestone_sets_every_date(session: Any, world: Any
 
 def test_officer_move_into_signing_waits_for_the_manager(session: Any, world: Any) -> None:
     lead = _lead(world, stage=Stage.CONTACTED, stage_since=ago(30))
-    move = Move(Stage.SIGNED, ago(2), skipped_dates={Stage.NEGOTIATING: ago(20)}, note="已签框架协议")
+    move = Move(
+        Stage.SIGNED, ago(2), skipped_dates={Stage.NEGOTIATING: ago(20)}, note="已签框架协议"
+    )
     proposal = services.move_stage(session, world.officer, lead, move, version=lead.version)
 
     assert isinstance(proposal, StageProposal)
@@ -607,9 +604,12 @@ def test_officer_move_into_signing_waits_for_the_manager(session: Any, world: An
 
 def test_officer_move_to_contacted_applies_directly(session: Any, world: Any) -> None:
     lead = _lead(world)
-    assert services.move_stage(
-        session, world.officer, lead, Move(Stage.CONTACTED, ago(1)), version=lead.version
-    ) is None
+    assert (
+        services.move_stage(
+            session, world.officer, lead, Move(Stage.CONTACTED, ago(1)), version=lead.version
+        )
+        is None
+    )
     assert lead.stage is Stage.CONTACTED
     [row] = history(session, lead)
     assert row.recorded_by_id == world.officer.id
@@ -861,9 +861,7 @@ def _project(session: Any, user: Any, lead: Lead, **kw: Any) -> tuple[Project, A
 SKIPS = {Stage.CONTACTED: ago(300), Stage.NEGOTIATING: ago(200), Stage.SIGNED: ago(100)}
 
 
-def test_create_project_at_construction_writes_consistent_history(
-    session: Any, world: Any
-) -> None:
+def test_create_project_at_construction_writes_consistent_history(session: Any, world: Any) -> None:
     lead = _lead(world)
     project, proposal = _project(
         session,
@@ -885,7 +883,7 @@ def test_create_project_at_construction_writes_consistent_history(
         (Stage.NEGOTIATING, Stage.SIGNED, ago(100)),
         (Stage.SIGNED, Stage.CONSTRUCTION, ago(10)),
     ]
-    for previous, row in zip(rows, rows[1:], strict=False):
+    for previous, row in itertools.pairwise(rows):
         assert row.from_stage == previous.to_stage
         assert row.effective_on >= previous.effective_on
     assert all(r.project_id == project.id and r.lead_id is None for r in rows)
@@ -1049,9 +1047,7 @@ def test_default_thresholds(session: Any) -> None:
         ("60", "50", "重大项目门槛必须小于大项目门槛。"),
     ],
 )
-def test_save_thresholds_refuses_nonsense(
-    session: Any, major: str, big: str, message: str
-) -> None:
+def test_save_thresholds_refuses_nonsense(session: Any, major: str, big: str, message: str) -> None:
     with pytest.raises(ThresholdError) as info:
         save_thresholds(session, Decimal(major), Decimal(big))
     assert str(info.value) == message

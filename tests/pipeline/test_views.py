@@ -39,6 +39,7 @@ from tests.factories import credit_code as numbered_code
 from tests.pipeline.helpers import count
 
 TODAY = today_local()
+TOMORROW = TODAY + dt.timedelta(days=1)
 ROLES = ["officer", "other_officer", "manager", "other_manager", "leader", "admin"]
 
 
@@ -66,7 +67,8 @@ def section(html: str, heading: str) -> str:
 
 
 def board_column(html: str, label: str) -> str:
-    match = re.search(rf'<section class="board-col" aria-label="{label}">(.*?)</section>', html, re.S)
+    pattern = rf'<section class="board-col" aria-label="{label}">(.*?)</section>'
+    match = re.search(pattern, html, re.S)
     assert match, f"no column {label}"
     return match.group(1)
 
@@ -602,9 +604,7 @@ def test_manager_may_not_create_in_another_park(login_as: Any, world: Any, sessi
 
 
 def test_duplicate_lead_warning_and_override(login_as: Any, world: Any, session: Any) -> None:
-    courted = LeadFactory(
-        title="保密的线索名称", owner=world.other_officer, park=world.park_b, enterprise=EnterpriseFactory()
-    )
+    courted = LeadFactory(title="保密的线索名称", owner=world.other_officer, park=world.park_b)
     session.commit()
     enterprise = courted.enterprise
 
@@ -613,7 +613,7 @@ def test_duplicate_lead_warning_and_override(login_as: Any, world: Any, session:
     assert "李专员" in page and "新型显示产业园" in page
     assert "保密的线索名称" not in page
     assert "confirm_duplicate" not in page  # an officer cannot override
-    page = text(officer.post("/leads/new", data=_lead_form(enterprise, world, confirm_duplicate="y")))
+    officer.post("/leads/new", data=_lead_form(enterprise, world, confirm_duplicate="y"))
     assert count(session, Lead) == 1
 
     manager = login_as(world.manager)
@@ -808,11 +808,10 @@ def test_create_project_refusals_write_nothing(
     ]
     before = (count(session, Project), count(session, StageChange))
     for overrides, message in cases:
-        response = client.post(
-            f"/leads/{scene.lead_a.id}/projects/new", data={**base, **overrides}
-        )
+        response = client.post(f"/leads/{scene.lead_a.id}/projects/new", data={**base, **overrides})
         assert response.status_code in (200, 422)
-        assert any(message in e for e in errors(text(response))), (overrides, errors(text(response)))
+        found = errors(text(response))
+        assert any(message in e for e in found), (overrides, found)
     assert (count(session, Project), count(session, StageChange)) == before
 
 
@@ -856,9 +855,8 @@ def test_project_contact_is_shown_on_the_lead(
 ) -> None:
     client = login_as(world.officer)
     project = scene.project_a
-    response = client.post(
-        f"/projects/{project.id}/contacts", data=_contact_form(**{"contact-summary": "协调能耗指标"})
-    )
+    data = _contact_form(**{"contact-summary": "协调能耗指标"})
+    response = client.post(f"/projects/{project.id}/contacts", data=data)
     assert response.status_code == 302
     session.expire_all()
     assert scene.lead_a.last_contact_on == TODAY
@@ -906,7 +904,9 @@ def test_bad_contacts_are_refused_with_422(
 
 
 def test_next_step_done(login_as: Any, world: Any, session: Any) -> None:
-    lead = LeadFactory(owner=world.officer, park=world.park_a, next_step="回访", next_step_due=TODAY)
+    lead = LeadFactory(
+        owner=world.officer, park=world.park_a, next_step="回访", next_step_due=TODAY
+    )
     session.commit()
     client = login_as(world.officer)
     response = client.post(f"/leads/{lead.id}/next-step/done", data={"back": "my"})
@@ -966,7 +966,7 @@ def test_manager_moves_a_stage_with_skipped_dates(
             {"skip_contacted": ago(1).isoformat(), "effective_on": ago(3).isoformat()},
             "“接洽”的日期须按阶段先后排列，且不晚于生效日期。",
         ),
-        ("contacted", {"effective_on": (TODAY + dt.timedelta(days=1)).isoformat()}, "日期不能晚于今天。"),
+        ("contacted", {"effective_on": TOMORROW.isoformat()}, "日期不能晚于今天。"),
         ("contacted", {"effective_on": ago(31).isoformat()}, "生效日期不能早于上一次阶段变更"),
         ("contacted", {"effective_on": "2026-13-45"}, "日期“2026-13-45”无效"),
         ("contacted", {"effective_on": " "}, "请填写生效日期。"),
@@ -1047,9 +1047,7 @@ def _propose(login_as: Any, world: Any, session: Any, lead: Lead) -> StagePropos
     return session.scalar(select(StageProposal))
 
 
-def test_proposal_confirm_flow(
-    login_as: Any, world: Any, session: Any, negotiating: Lead
-) -> None:
+def test_proposal_confirm_flow(login_as: Any, world: Any, session: Any, negotiating: Lead) -> None:
     proposal = _propose(login_as, world, session, negotiating)
     session.expire_all()
     assert negotiating.stage is Stage.NEGOTIATING
@@ -1223,7 +1221,8 @@ def test_my_work_lists_overdue_due_and_stale(login_as: Any, world: Any, session:
     LeadFactory(title="今天到期的线索", next_step="电话回访", next_step_due=TODAY, **mine)
     LeadFactory(title="很久没联系的线索", last_contact_on=ago(45), **mine)
     LeadFactory(title="没有待办的线索", **mine)
-    LeadFactory(title="下月到期的线索", next_step="考察", next_step_due=TODAY + dt.timedelta(days=40), **mine)
+    later = TODAY + dt.timedelta(days=40)
+    LeadFactory(title="下月到期的线索", next_step="考察", next_step_due=later, **mine)
     LeadFactory(
         title="别人的逾期线索",
         owner=world.other_officer,
@@ -1287,9 +1286,7 @@ def test_thresholds_page_refuses_nonsense(
     assert count(session, Setting) == 0
 
 
-def test_thresholds_page_saves_and_badges_follow(
-    login_as: Any, world: Any, session: Any
-) -> None:
+def test_thresholds_page_saves_and_badges_follow(login_as: Any, world: Any, session: Any) -> None:
     LeadFactory(title="二十亿线索", estimated_investment=Decimal("20"), park=world.park_a)
     session.commit()
     client = login_as(world.admin)
@@ -1302,3 +1299,130 @@ def test_thresholds_page_saves_and_badges_follow(
     g.pop("thresholds", None)
     listing = text(client.get("/leads"))
     assert BIG_BADGE.format(20) in row_of(listing, "二十亿线索")
+
+
+# --- projects through the pages -------------------------------------------------------------
+
+
+def test_officer_creating_a_signed_project_proposes_the_move(
+    login_as: Any, world: Any, session: Any, scene: SimpleNamespace
+) -> None:
+    client = login_as(world.officer)
+    data = {
+        "name": "显示模组二期",
+        "park_id": str(world.park_a.id),
+        "chain_link_id": "",
+        "total_investment": "6亿",
+        "stage-target": "signed",
+        "stage-effective_on": ago(1).isoformat(),
+        "stage-skip_contacted": ago(20).isoformat(),
+        "stage-skip_negotiating": ago(10).isoformat(),
+    }
+    response = client.post(f"/leads/{scene.lead_a.id}/projects/new", data=data)
+    assert response.status_code == 302, errors(text(response))
+    project = session.scalar(select(Project).where(Project.name == "显示模组二期"))
+    assert project.owner_id == world.officer.id
+    assert project.stage is Stage.LEAD and project.stage_since == ago(20)
+    [proposal] = session.scalars(select(StageProposal)).all()
+    assert (proposal.project_id, proposal.to_stage) == (project.id, Stage.SIGNED)
+    page = text(client.get(response.headers["Location"]))
+    assert "已创建项目。" in page and "阶段变更已提交，等待园区负责人确认。" in page
+
+    manager = login_as(world.manager)
+    assert "显示模组二期" in text(manager.get("/proposals"))
+    manager.post(f"/proposals/{proposal.id}/confirm", data={})
+    session.expire_all()
+    assert (project.stage, project.signed_on) == (Stage.SIGNED, ago(1))
+
+
+def test_edit_project(login_as: Any, world: Any, session: Any, scene: SimpleNamespace) -> None:
+    project = scene.project_a
+    client = login_as(world.officer)
+    assert client.get(f"/projects/{project.id}/edit").status_code == 200
+    form = {
+        "name": project.name,
+        "park_id": str(project.park_id),
+        "chain_link_id": "",
+        "total_investment": "150000万",
+        "fixed_asset_investment": "10亿",
+        "planned_construction_on": (TODAY + dt.timedelta(days=30)).isoformat(),
+        "planned_production_on": (TODAY + dt.timedelta(days=300)).isoformat(),
+        "version": str(project.version),
+    }
+    response = client.post(f"/projects/{project.id}/edit", data=form)
+    assert response.status_code == 302, errors(text(response))
+    session.expire_all()
+    assert (project.total_investment, project.fixed_asset_investment) == (
+        Decimal("15"),
+        Decimal("10"),
+    )
+    assert project.planned_production_on == TODAY + dt.timedelta(days=300)
+    assert project.version == 2
+
+    # The same form again (version 1): refused, the saved data stays.
+    stale = client.post(f"/projects/{project.id}/edit", data={**form, "total_investment": "1"})
+    assert "该记录已被他人修改" in text(stale)
+    # Planned dates out of order, fixed investment above the total: refused.
+    for overrides, message in (
+        ({"planned_production_on": TODAY.isoformat()}, "计划日期须按"),
+        ({"fixed_asset_investment": "20亿"}, "固定资产投资不能大于总投资。"),
+    ):
+        response = client.post(
+            f"/projects/{project.id}/edit", data={**form, "version": "2", **overrides}
+        )
+        assert any(message in e for e in errors(text(response))), overrides
+    session.expire_all()
+    assert (project.total_investment, project.version) == (Decimal("15"), 2)
+
+
+def test_manager_moves_a_project_stage(
+    login_as: Any, world: Any, session: Any, scene: SimpleNamespace
+) -> None:
+    project = scene.project_a  # signed 20 days ago
+    client = login_as(world.manager)
+    response = client.post(
+        f"/projects/{project.id}/stage",
+        data=_stage_form(project, "construction", effective_on=ago(2).isoformat()),
+    )
+    assert response.status_code == 302
+    session.expire_all()
+    assert (project.stage, project.construction_on) == (Stage.CONSTRUCTION, ago(2))
+    [change] = session.scalars(select(StageChange).where(StageChange.project_id == project.id))
+    assert (change.from_stage, change.to_stage) == (Stage.SIGNED, Stage.CONSTRUCTION)
+    assert scene.lead_a.stage is Stage.LEAD
+
+
+def test_hold_and_resume_through_the_page(
+    login_as: Any, world: Any, session: Any, negotiating: Lead
+) -> None:
+    client = login_as(world.officer)
+    url = f"/leads/{negotiating.id}/stage"
+    assert client.post(url, data=_stage_form(negotiating, "on_hold")).status_code == 302
+    session.expire_all()
+    assert (negotiating.stage, negotiating.held_from) == (Stage.ON_HOLD, Stage.NEGOTIATING)
+    page = text(client.get(f"/leads/{negotiating.id}"))
+    choices = re.findall(r'<option value="(\w+)"', page[page.index('id="change-stage"') :])
+    assert choices == ["negotiating", "dropped"]
+    assert client.post(url, data=_stage_form(negotiating, "signed")).status_code == 422
+    assert client.post(url, data=_stage_form(negotiating, "negotiating")).status_code == 302
+    session.expire_all()
+    assert (negotiating.stage, negotiating.held_from) == (Stage.NEGOTIATING, None)
+
+
+def test_reassign_with_a_stale_version(
+    login_as: Any, world: Any, session: Any, scene: SimpleNamespace
+) -> None:
+    client = login_as(world.manager)
+    data = {"reassign-owner_id": str(world.other_officer.id), "reassign-version": "0"}
+    response = client.post(f"/leads/{scene.lead_a.id}/reassign", data=data)
+    assert response.status_code == 422
+    assert "该记录已被他人修改" in text(response)
+    session.expire_all()
+    assert scene.lead_a.owner_id == world.officer.id
+
+
+def test_new_lead_form_prefills_the_enterprise(login_as: Any, world: Any, session: Any) -> None:
+    enterprise = EnterpriseFactory()
+    session.commit()
+    page = text(login_as(world.officer).get(f"/leads/new?enterprise_id={enterprise.id}"))
+    assert f'value="{enterprise.credit_code}"' in page

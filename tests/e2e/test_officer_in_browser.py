@@ -1,0 +1,48 @@
+"""An officer, on a phone, right after a visit: log in, open a lead, log the contact."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.e2e.conftest import log_in
+
+
+def test_officer_logs_a_contact_from_a_phone(phone: Any) -> None:
+    log_in(phone, "officer")
+    assert phone.url.endswith("/my")
+    assert phone.locator("h1").first.inner_text().startswith("我的工作")
+
+    phone.goto("/leads")
+    phone.locator("table tbody tr a").first.click()
+    phone.wait_for_load_state()
+    title = phone.locator("h1").first.inner_text()
+
+    phone.select_option("select[name=contact-contact_type]", "phone")
+    phone.fill("textarea[name=contact-summary]", "电话回访：企业确认下周来园区考察。")
+    phone.fill("input[name=contact-next_step]", "安排园区考察")
+    phone.click("#log-contact button[type=submit]")
+    phone.wait_for_load_state()
+
+    assert "已记录联系" in phone.content()
+    assert phone.locator("h1").first.inner_text() == title
+    assert "电话回访：企业确认下周来园区考察。" in phone.locator(".timeline").inner_text()
+
+
+def test_bad_amount_is_explained_next_to_the_field(phone: Any) -> None:
+    log_in(phone, "officer")
+    phone.goto("/leads/new")
+    phone.fill("input[name=title]", "测试线索")
+    phone.fill("input[name=enterprise]", "不存在的企业")
+    phone.fill("input[name=estimated_investment]", "三个亿")
+    phone.click("main form button[type=submit]")
+    phone.wait_for_load_state()
+    feedback = phone.locator(".invalid-feedback").all_inner_texts()
+    assert any("无法识别的金额" in text for text in feedback)
+
+
+def test_pages_fit_a_phone_screen(phone: Any) -> None:
+    log_in(phone, "manager")
+    for path in ("/board", "/leads", "/projects", "/enterprises/"):
+        phone.goto(path)
+        width = phone.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"{path} scrolls sideways on a phone ({width}px)"
