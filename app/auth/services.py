@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.auth.models import Role, User
+from app.core.exceptions import UserError
 from app.parks.models import Park
 
 _hasher = PasswordHasher()
@@ -23,13 +24,8 @@ def configure_hasher(time_cost: int, memory_cost: int, parallelism: int) -> None
 MIN_PASSWORD_LENGTH = 8
 
 
-class AccountError(ValueError):
+class AccountError(UserError):
     """A user-facing problem with account data."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 def current_hasher() -> PasswordHasher:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import func
 
 from app.auth.models import Role, User
+from app.core.exceptions import UserError
 from app.enterprises.credit_code import CreditCodeError, normalize_credit_code, validate_credit_code
 from app.enterprises.models import TAGS, Enterprise, EnterpriseContact, Ownership
 from app.enterprises.names import CONTAINMENT_MIN_LENGTH, is_similar, normalize_name
@@ -34,13 +35,8 @@ ENTERPRISE_FIELDS = frozenset({"name", "credit_code", "ownership", *TAGS, *TEXT_
 PERSON_LIMITS = {"name": 40, "title": 60, "phone": 40, "email": 120, "note": 2000}
 
 
-class EnterpriseError(ValueError):
+class EnterpriseError(UserError):
     """A user-facing problem with enterprise data; ``field`` names the form field it concerns."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 class EnterprisePermissionError(EnterpriseError):

@@ -8,16 +8,12 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from app.core.exceptions import UserError
 from app.parks.models import Chain, ChainLink, Park
 
 
-class ReferenceDataError(ValueError):
+class ReferenceDataError(UserError):
     """A user-facing problem with reference data."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 def list_parks(session: Session, active_only: bool = False) -> list[Park]:

@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
+from app.core.exceptions import UserError
 from app.core.settings import get_settings, put_setting
 
 MAJOR_KEY = "threshold_major_yi"
@@ -63,16 +64,16 @@ def load_thresholds(session: Session) -> Thresholds:
     )
 
 
-class ThresholdError(ValueError):
+class ThresholdError(UserError):
     """Thresholds that make no sense; the message is shown to the admin."""
 
 
 def save_thresholds(session: Session, major: Decimal, big: Decimal) -> Thresholds:
     """Store new tier lines after checking 0 < major < big."""
     if major <= 0 or big <= 0:
-        raise ThresholdError(str(_l("门槛必须大于0。")))
+        raise ThresholdError(str(_l("门槛必须大于0。")), "major" if major <= 0 else "big")
     if major >= big:
-        raise ThresholdError(str(_l("重大项目门槛必须小于大项目门槛。")))
+        raise ThresholdError(str(_l("重大项目门槛必须小于大项目门槛。")), "big")
     put_setting(session, MAJOR_KEY, format(major.normalize(), "f"))
     put_setting(session, BIG_KEY, format(big.normalize(), "f"))
     return Thresholds(major=major, big=big)

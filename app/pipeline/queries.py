@@ -148,6 +148,21 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def projects_per_tier(
+    session: Session, thresholds: Thresholds, tiers: tuple[str, ...] = TIERS
+) -> dict[str, int]:
+    """Count all projects at or above each tier, in one query."""
+    row = session.execute(
+        select(
+            *(
+                func.count().filter(thresholds.where(Project.total_investment, tier))
+                for tier in tiers
+            )
+        ).select_from(Project)
+    ).one()
+    return dict(zip(tiers, row, strict=True))
+
+
 # --- my work --------------------------------------------------------------------------------
 
 

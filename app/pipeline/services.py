@@ -18,6 +18,7 @@ from werkzeug.exceptions import Forbidden
 
 from app.auth.models import Role, User
 from app.core.db import check_version
+from app.core.exceptions import UserError
 from app.core.timeutil import now_utc, today_local
 from app.enterprises.models import Enterprise
 from app.parks.models import ChainLink, Park
@@ -47,13 +48,8 @@ Record = Lead | Project
 MAX_TEXT = 5000
 
 
-class PipelineError(ValueError):
+class PipelineError(UserError):
     """A user-facing problem with pipeline data; *field* names the form field to mark."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 class DuplicateLeadError(PipelineError):

@@ -9,15 +9,14 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 
 from app.auth.decorators import admin_required, roles_required
 from app.auth.models import Role, User
-from app.core.db import StaleVersionError
 from app.core.forms import as_choices
 from app.core.templating import current_thresholds
 from app.core.timeutil import today_local
-from app.core.web import commit
+from app.core.web import attempt, commit
 from app.enterprises.credit_code import normalize_credit_code
 from app.enterprises.models import Enterprise
 from app.enterprises.services import RelatedSection, register_related
@@ -25,7 +24,7 @@ from app.extensions import db
 from app.parks.models import ChainLink, Park
 from app.parks.services import link_choices, list_chains, list_parks
 from app.pipeline import queries, services, visibility
-from app.pipeline.flags import ThresholdError, save_thresholds
+from app.pipeline.flags import save_thresholds
 from app.pipeline.forms import (
     ContactForm,
     DecisionForm,
@@ -58,14 +57,6 @@ def _kind(record: Lead | Project) -> str:
 
 def detail_url(record: Lead | Project) -> str:
     return url_for("pipeline.record_detail", kind=_kind(record), record_id=record.id)
-
-
-def _form_error(form: Any, exc: services.PipelineError) -> None:
-    field = getattr(form, exc.field, None) if exc.field else None
-    if field is not None:
-        field.errors = [*field.errors, exc.message]
-    else:
-        flash(exc.message, "danger")
 
 
 # --- my work and lists ----------------------------------------------------------------------
@@ -199,8 +190,9 @@ def record_contact(kind: str, record_id: int):
         abort(403)
     form = ContactForm(prefix="contact")
     if form.validate_on_submit():
-        try:
-            services.log_contact(
+        ok, _result = attempt(
+            form,
+            lambda: services.log_contact(
                 db.session,
                 current_user,
                 record,
@@ -210,13 +202,11 @@ def record_contact(kind: str, record_id: int):
                 summary=form.summary.data,
                 next_step=form.next_step.data,
                 next_step_due=form.next_step_due.data,
-            )
-        except services.PipelineError as exc:
-            _form_error(form, exc)
-        else:
-            if commit():
-                flash(_("已记录联系。"), "success")
-                return redirect(detail_url(record))
+            ),
+        )
+        if ok:
+            flash(_("已记录联系。"), "success")
+            return redirect(detail_url(record))
     db.session.rollback()
     return _render_detail(record, contact_form=form, status=422)
 
@@ -230,21 +220,18 @@ def record_stage(kind: str, record_id: int):
     form = _stage_form(record, request.form)
     if form.validate_on_submit():
         move = _move_from(form, record)
-        try:
-            proposal = services.move_stage(
+        ok, proposal = attempt(
+            form,
+            lambda: services.move_stage(
                 db.session, current_user, record, move, version=form.version.data
-            )
-        except StaleVersionError:
-            flash(str(StaleVersionError.message), "danger")
-        except services.PipelineError as exc:
-            _form_error(form, exc)
-        else:
-            if commit():
-                if proposal is not None:
-                    flash(_("阶段变更已提交，等待园区负责人确认。"), "info")
-                else:
-                    flash(_("阶段已变更为“%(stage)s”。", stage=move.target.label), "success")
-                return redirect(detail_url(record))
+            ),
+        )
+        if ok:
+            if proposal is not None:
+                flash(_("阶段变更已提交，等待园区负责人确认。"), "info")
+            else:
+                flash(_("阶段已变更为“%(stage)s”。", stage=move.target.label), "success")
+            return redirect(detail_url(record))
     db.session.rollback()
     return _render_detail(record, stage_form=form, status=422)
 
@@ -274,18 +261,15 @@ def record_reassign(kind: str, record_id: int):
     form = _reassign_form(record, request.form)
     if form.validate_on_submit():
         owner = db.session.get(User, form.owner_id.data)
-        try:
-            services.reassign(
+        ok, _result = attempt(
+            form,
+            lambda: services.reassign(
                 db.session, current_user, record, owner=owner, version=form.version.data
-            )
-        except StaleVersionError:
-            flash(str(StaleVersionError.message), "danger")
-        except services.PipelineError as exc:
-            _form_error(form, exc)
-        else:
-            if commit():
-                flash(_("负责人已变更为 %(name)s。", name=owner.full_name), "success")
-                return redirect(detail_url(record))
+            ),
+        )
+        if ok:
+            flash(_("负责人已变更为 %(name)s。", name=owner.full_name), "success")
+            return redirect(detail_url(record))
     db.session.rollback()
     return _render_detail(record, reassign_form=form, status=422)
 
@@ -363,8 +347,10 @@ def lead_create():
                 _("找不到该企业，请填写完整名称或统一社会信用代码，或先新建企业。")
             )
         else:
-            try:
-                lead = services.create_lead(
+            owner = _owner(form)
+            ok, lead = attempt(
+                form,
+                lambda: services.create_lead(
                     db.session,
                     current_user,
                     enterprise=enterprise,
@@ -373,20 +359,20 @@ def lead_create():
                     source=LeadSource(form.source.data),
                     chain_link=_link(form.chain_link_id.data),
                     estimated_investment=form.estimated_investment.data,
-                    owner=_owner(form),
+                    owner=owner,
                     description=form.description.data,
                     allow_duplicate=form.confirm_duplicate.data,
+                ),
+            )
+            if ok:
+                flash(_("已创建线索。"), "success")
+                return redirect(detail_url(lead))
+            # Managers and admins may create a second lead once they have seen who courts it.
+            duplicate_warning = current_user.role in (Role.MANAGER, Role.ADMIN) and bool(
+                services.active_leads_elsewhere(
+                    db.session, enterprise.id, (owner or current_user).id
                 )
-            except services.DuplicateLeadError as exc:
-                duplicate_warning = current_user.role in (Role.MANAGER, Role.ADMIN)
-                _form_error(form, exc)
-            except services.PipelineError as exc:
-                _form_error(form, exc)
-            else:
-                if commit():
-                    flash(_("已创建线索。"), "success")
-                    return redirect(detail_url(lead))
-        db.session.rollback()
+            )
     return render_template(
         "pipeline/lead_form.html", form=form, lead=None, duplicate_warning=duplicate_warning
     )
@@ -407,8 +393,9 @@ def lead_edit(record_id: int):
         form.version.data = str(lead.version)
         form.source.data = lead.source.value
     if form.validate_on_submit():
-        try:
-            services.update_lead(
+        ok, _result = attempt(
+            form,
+            lambda: services.update_lead(
                 db.session,
                 current_user,
                 lead,
@@ -419,15 +406,11 @@ def lead_edit(record_id: int):
                 chain_link=_link(form.chain_link_id.data),
                 estimated_investment=form.estimated_investment.data,
                 description=form.description.data,
-            )
-        except StaleVersionError:
-            flash(str(StaleVersionError.message), "danger")
-        except services.PipelineError as exc:
-            _form_error(form, exc)
-        else:
-            if commit():
-                flash(_("已保存。"), "success")
-                return redirect(detail_url(lead))
+            ),
+        )
+        if ok:
+            flash(_("已保存。"), "success")
+            return redirect(detail_url(lead))
         db.session.rollback()
     return render_template("pipeline/lead_form.html", form=form, lead=lead, duplicate_warning=False)
 
@@ -466,8 +449,9 @@ def project_create(record_id: int):
             note=stage_form.note.data or "",
         )
         started_on = min([stage_form.effective_on.data, *skips.values()])
-        try:
-            project, proposal = services.create_project(
+        ok, created = attempt(
+            (form, stage_form),
+            lambda: services.create_project(
                 db.session,
                 current_user,
                 lead,
@@ -481,16 +465,14 @@ def project_create(record_id: int):
                 description=form.description.data,
                 started_on=started_on,
                 move=move,
-            )
-        except services.PipelineError as exc:
-            _form_error(stage_form if exc.field in stage_form else form, exc)
-        else:
-            if commit():
-                flash(_("已创建项目。"), "success")
-                if proposal is not None:
-                    flash(_("阶段变更已提交，等待园区负责人确认。"), "info")
-                return redirect(detail_url(project))
-        db.session.rollback()
+            ),
+        )
+        if ok:
+            project, proposal = created
+            flash(_("已创建项目。"), "success")
+            if proposal is not None:
+                flash(_("阶段变更已提交，等待园区负责人确认。"), "info")
+            return redirect(detail_url(project))
     return render_template(
         "pipeline/project_form.html",
         form=form,
@@ -515,8 +497,9 @@ def project_edit(record_id: int):
     if request.method == "GET":
         form.version.data = str(project.version)
     if form.validate_on_submit():
-        try:
-            services.update_project(
+        ok, _result = attempt(
+            form,
+            lambda: services.update_project(
                 db.session,
                 current_user,
                 project,
@@ -528,15 +511,11 @@ def project_edit(record_id: int):
                 fixed_asset_investment=form.fixed_asset_investment.data,
                 planned=_planned(form),
                 description=form.description.data,
-            )
-        except StaleVersionError:
-            flash(str(StaleVersionError.message), "danger")
-        except services.PipelineError as exc:
-            _form_error(form, exc)
-        else:
-            if commit():
-                flash(_("已保存。"), "success")
-                return redirect(detail_url(project))
+            ),
+        )
+        if ok:
+            flash(_("已保存。"), "success")
+            return redirect(detail_url(project))
         db.session.rollback()
     return render_template(
         "pipeline/project_form.html",
@@ -592,18 +571,13 @@ def proposal_decide(proposal_id: int, decision: str):
     if proposal is None or not visibility.can_manage(current_user, proposal.subject):
         abort(404)
     form = DecisionForm()
+    decide = services.confirm_proposal if decision == "confirm" else services.reject_proposal
     if form.validate_on_submit():
-        try:
-            if decision == "confirm":
-                services.confirm_proposal(db.session, current_user, proposal, form.note.data or "")
-            else:
-                services.reject_proposal(db.session, current_user, proposal, form.note.data or "")
-        except services.PipelineError as exc:
-            db.session.rollback()
-            flash(exc.message, "danger")
-        else:
-            if commit():
-                flash(_("已确认。") if decision == "confirm" else _("已退回。"), "success")
+        ok, _result = attempt(
+            None, lambda: decide(db.session, current_user, proposal, form.note.data or "")
+        )
+        if ok:
+            flash(_("已确认。") if decision == "confirm" else _("已退回。"), "success")
     back = request.form.get("back")
     return redirect(
         detail_url(proposal.subject) if back == "detail" else url_for("pipeline.proposal_list")
@@ -621,22 +595,13 @@ def thresholds():
     if request.method == "GET":
         form.major.data, form.big.data = current.major, current.big
     if form.validate_on_submit():
-        try:
-            save_thresholds(db.session, form.major.data, form.big.data)
-        except ThresholdError as exc:
-            form.big.errors = [*form.big.errors, str(exc)]
-        else:
-            if commit():
-                flash(_("门槛已保存，所有列表的标记随之更新。"), "success")
-                return redirect(url_for("pipeline.thresholds"))
-    counts = {
-        tier: db.session.scalar(
-            select(func.count())
-            .select_from(Project)
-            .where(current.where(Project.total_investment, tier))
+        ok, _result = attempt(
+            form, lambda: save_thresholds(db.session, form.major.data, form.big.data)
         )
-        for tier in ("major", "big")
-    }
+        if ok:
+            flash(_("门槛已保存，所有列表的标记随之更新。"), "success")
+            return redirect(url_for("pipeline.thresholds"))
+    counts = queries.projects_per_tier(db.session, current, ("major", "big"))
     return render_template("pipeline/thresholds.html", form=form, counts=counts)
 
 
