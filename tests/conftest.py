@@ -52,6 +52,8 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
         upgrade(directory=os.path.join(ROOT, "migrations"))
         db.engine.dispose()
     yield app
+    with app.app_context():
+        db.engine.dispose()
 
 
 @pytest.fixture

@@ -13,15 +13,14 @@ from app.auth.decorators import admin_required
 from app.auth.forms import LoginForm, PasswordForm, ResetPasswordForm, UserForm
 from app.auth.models import Role, User
 from app.auth.services import (
-    AccountError,
     authenticate,
     create_user,
     set_password,
     update_user,
 )
-from app.core.db import StaleVersionError, check_version
+from app.core.db import check_version
 from app.core.forms import as_choices
-from app.core.web import commit, is_safe_next
+from app.core.web import attempt, is_safe_next
 from app.extensions import db, login_manager
 from app.parks.models import Park
 
@@ -86,14 +85,10 @@ def profile():
         if authenticate(db.session, current_user.username, form.current_password.data) is None:
             form.current_password.errors.append(_("当前密码不正确。"))
         else:
-            try:
-                set_password(current_user, form.password.data)
-            except AccountError as exc:
-                form.password.errors.append(exc.message)
-            else:
-                if commit():
-                    flash(_("密码已修改。"), "success")
-                    return redirect(url_for("auth.profile"))
+            ok, _result = attempt(form, lambda: set_password(current_user, form.password.data))
+            if ok:
+                flash(_("密码已修改。"), "success")
+                return redirect(url_for("auth.profile"))
     return render_template("auth/profile.html", form=form)
 
 
@@ -135,8 +130,9 @@ def user_create():
     form.parks.choices = _park_choices()
     if form.validate_on_submit():
         parks = db.session.scalars(select(Park).where(Park.id.in_(form.parks.data or []))).all()
-        try:
-            user = create_user(
+        ok, user = attempt(
+            form,
+            lambda: create_user(
                 db.session,
                 username=form.username.data,
                 full_name=form.full_name.data,
@@ -145,13 +141,11 @@ def user_create():
                 park_codes=[p.code for p in parks],
                 email=form.email.data,
                 phone=form.phone.data,
-            )
-        except AccountError as exc:
-            getattr(form, exc.field or "username").errors.append(exc.message)
-        else:
-            if commit():
-                flash(_("已创建账号 %(name)s。", name=user.username), "success")
-                return redirect(url_for("auth.user_list"))
+            ),
+        )
+        if ok:
+            flash(_("已创建账号 %(name)s。", name=user.username), "success")
+            return redirect(url_for("auth.user_list"))
     return render_template("auth/user_form.html", form=form, user=None)
 
 
@@ -169,9 +163,10 @@ def user_edit(user_id: int):
     form.username.data = user.username
     if form.validate_on_submit():
         parks = list(db.session.scalars(select(Park).where(Park.id.in_(form.parks.data or []))))
-        try:
+
+        def _check_and_save() -> User:
             check_version(user, request.form.get("version"))
-            update_user(
+            return update_user(
                 db.session,
                 user,
                 full_name=form.full_name.data,
@@ -182,14 +177,11 @@ def user_edit(user_id: int):
                 active=form.active.data,
                 acting=current_user,
             )
-        except StaleVersionError:
-            flash(str(StaleVersionError.message), "danger")
-        except AccountError as exc:
-            getattr(form, exc.field or "role").errors.append(exc.message)
-        else:
-            if commit():
-                flash(_("已保存。"), "success")
-                return redirect(url_for("auth.user_list"))
+
+        ok, _result = attempt(form, _check_and_save)
+        if ok:
+            flash(_("已保存。"), "success")
+            return redirect(url_for("auth.user_list"))
     return render_template("auth/user_form.html", form=form, user=user)
 
 
@@ -199,12 +191,8 @@ def user_password(user_id: int):
     user = db.get_or_404(User, user_id)
     form = ResetPasswordForm()
     if form.validate_on_submit():
-        try:
-            set_password(user, form.password.data)
-        except AccountError as exc:
-            form.password.errors.append(exc.message)
-        else:
-            if commit():
-                flash(_("已为 %(name)s 设置新密码。", name=user.username), "success")
-                return redirect(url_for("auth.user_list"))
+        ok, _result = attempt(form, lambda: set_password(user, form.password.data))
+        if ok:
+            flash(_("已为 %(name)s 设置新密码。", name=user.username), "success")
+            return redirect(url_for("auth.user_list"))
     return render_template("auth/user_password.html", form=form, user=user)

@@ -150,6 +150,5 @@ def check_version(record: VersionedMixin, submitted: str | int | None) -> None:
 def render_migration_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
     """Render our column types in migrations as the plain types they store."""
     if type_ == "type" and isinstance(obj, TypeDecorator):
-        autogen_context.imports.add("import sqlalchemy as sa")
         return f"sa.{obj.impl!r}"
     return False

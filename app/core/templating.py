@@ -5,21 +5,11 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Flask, g, request
+from flask import Flask, request
 from flask_babel import get_locale
 
 from app.core.money import format_yi
 from app.core.timeutil import format_date, format_datetime, today_local
-
-
-def current_thresholds() -> Any:
-    """Return the investment thresholds, read once per request."""
-    if "thresholds" not in g:
-        from app.extensions import db
-        from app.pipeline.flags import load_thresholds
-
-        g.thresholds = load_thresholds(db.session)
-    return g.thresholds
 
 
 def url_with(**changes: Any) -> str:
@@ -39,15 +29,9 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.filters["yi"] = format_yi
     app.jinja_env.filters["date"] = format_date
     app.jinja_env.filters["datetime"] = format_datetime
-    app.jinja_env.globals["thresholds"] = current_thresholds
     app.jinja_env.globals["url_with"] = url_with
     app.jinja_env.globals["today"] = today_local
     app.jinja_env.globals["get_locale"] = get_locale
-
-    @app.before_request
-    def _fresh_request_caches() -> None:
-        # Per-request caches live in ``g``; each request starts without them.
-        g.pop("thresholds", None)
 
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

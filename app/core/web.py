@@ -56,7 +56,8 @@ def attempt(form: Any, action: Callable[[], T]) -> tuple[bool, T | None]:
     """
     try:
         result = action()
-    except StaleVersionError:
+    except (StaleVersionError, StaleDataError):
+        # StaleDataError: a concurrent save won the race while the service flushed.
         flash(str(StaleVersionError.message), "danger")
     except UserError as exc:
         show_error(form, exc)

@@ -6,13 +6,12 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 
 from app.auth.decorators import admin_required
-from app.core.db import StaleVersionError, check_version
-from app.core.web import commit
+from app.core.db import check_version
+from app.core.web import attempt
 from app.extensions import db
 from app.parks.forms import ChainForm, LinkForm, ParkForm
 from app.parks.models import Chain, ChainLink, Park
 from app.parks.services import (
-    ReferenceDataError,
     list_chains,
     list_parks,
     save_chain,
@@ -27,18 +26,15 @@ def _save(form, save, success_url: str, record=None, **extra):
     """Validate, check the version, call the service, commit once; return a redirect or None."""
     if not form.validate_on_submit():
         return None
-    try:
+
+    def _check_and_save():
         if record is not None:
             check_version(record, request.form.get("version"))
         fields = {k: v for k, v in form.data.items() if k not in ("csrf_token", "version")}
-        save(db.session, *extra.values(), record, **fields)
-    except StaleVersionError:
-        flash(str(StaleVersionError.message), "danger")
-        return None
-    except ReferenceDataError as exc:
-        getattr(form, exc.field or "name").errors.append(exc.message)
-        return None
-    if not commit():
+        return save(db.session, *extra.values(), record, **fields)
+
+    ok, _result = attempt(form, _check_and_save)
+    if not ok:
         return None
     flash(_("已保存。"), "success")
     return redirect(success_url)

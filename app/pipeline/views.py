@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import or_, select
@@ -14,7 +14,6 @@ from sqlalchemy import or_, select
 from app.auth.decorators import admin_required, roles_required
 from app.auth.models import Role, User
 from app.core.forms import as_choices
-from app.core.templating import current_thresholds
 from app.core.timeutil import today_local
 from app.core.web import attempt, commit
 from app.enterprises.credit_code import normalize_credit_code
@@ -24,7 +23,7 @@ from app.extensions import db
 from app.parks.models import ChainLink, Park
 from app.parks.services import link_choices, list_chains, list_parks
 from app.pipeline import queries, services, visibility
-from app.pipeline.flags import save_thresholds
+from app.pipeline.flags import Thresholds, load_thresholds, save_thresholds
 from app.pipeline.forms import (
     ContactForm,
     DecisionForm,
@@ -39,6 +38,22 @@ from app.pipeline.lifecycle import MAIN_LINE, Move, Stage, allowed_targets, skip
 from app.pipeline.models import ContactType, Lead, LeadSource, Project, StageProposal
 
 bp = Blueprint("pipeline", __name__)
+
+
+def current_thresholds() -> Thresholds:
+    """Return the investment thresholds, read once per request (templates call `thresholds()`)."""
+    if "thresholds" not in g:
+        g.thresholds = load_thresholds(db.session)
+    return g.thresholds
+
+
+@bp.before_app_request
+def _fresh_thresholds() -> None:
+    # A cache in ``g`` lives as long as the app context; each request reads the table anew.
+    g.pop("thresholds", None)
+
+
+bp.add_app_template_global(current_thresholds, "thresholds")
 bp.add_app_template_global(queries.is_stale, "is_stale")
 bp.add_app_template_global(queries.too_long_in_stage, "too_long_in_stage")
 

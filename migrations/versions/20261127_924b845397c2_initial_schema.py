@@ -7,7 +7,6 @@ Create Date: 2026-11-27 02:53:01.833612
 """
 from alembic import op
 import sqlalchemy as sa
-import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '924b845397c2'

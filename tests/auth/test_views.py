@@ -403,7 +403,7 @@ def test_edit_with_a_stale_version_is_refused_and_nothing_is_written(
     officer = world.officer
     loaded = _user_form(officer, full_name="旧页面上的改动")
     officer.full_name = "别人刚改的"
-    session.flush()
+    session.commit()  # someone else saved (committed) first
     assert officer.version == int(loaded["version"]) + 1
 
     response = client.post(f"/admin/users/{officer.id}", data=loaded)

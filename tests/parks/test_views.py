@@ -280,7 +280,7 @@ def test_park_edit_with_a_stale_version_is_refused(admin: Any, session: Any, wor
     park = world.park_a
     loaded = _park_form(park, name="旧页面上的名称")
     park.description = "别人刚改的"
-    session.flush()
+    session.commit()  # someone else saved (committed) first
 
     response = admin.post(f"/admin/parks/{park.id}", data=loaded)
 
@@ -460,7 +460,7 @@ def test_link_edit_with_a_stale_version_is_refused(admin: Any, session: Any, wor
     link = world.link
     loaded = _link_form(link, name="旧页面")
     link.position = 8
-    session.flush()
+    session.commit()  # someone else saved (committed) first
 
     response = admin.post(f"/admin/chains/{world.chain.id}/links/{link.id}", data=loaded)
 
