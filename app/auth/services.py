@@ -6,7 +6,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import gettext as _
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from app.auth.models import Role, User
 from app.core.exceptions import UserError
@@ -139,12 +139,14 @@ def set_password(user: User, password: str) -> None:
     user.password_hash = hash_password(password)
 
 
-def officers_and_managers(session: Session) -> list[User]:
-    """Return the active users who can own leads, by name."""
-    return list(
-        session.scalars(
-            select(User)
-            .where(User.active.is_(True), User.role.in_([Role.OFFICER, Role.MANAGER]))
-            .order_by(User.full_name)
-        )
+def officers_and_managers(session: Session, active_only: bool = True) -> list[User]:
+    """Return the users who can own leads (officers and park managers) with their parks."""
+    stmt = (
+        select(User)
+        .where(User.role.in_([Role.OFFICER, Role.MANAGER]))
+        .options(selectinload(User.parks))
+        .order_by(User.role.desc(), User.full_name)
     )
+    if active_only:
+        stmt = stmt.where(User.active.is_(True))
+    return list(session.scalars(stmt))

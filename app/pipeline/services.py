@@ -13,10 +13,11 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 from werkzeug.exceptions import Forbidden
 
 from app.auth.models import Role, User
+from app.auth.services import officers_and_managers
 from app.core.db import check_version
 from app.core.exceptions import UserError
 from app.core.timeutil import now_utc, today_local
@@ -66,12 +67,7 @@ def _require(allowed: bool) -> None:
 
 def assignable_owners(session: Session, park_id: int | None = None) -> list[User]:
     """Return the active users who may own records (officers, and managers of the park)."""
-    users = session.scalars(
-        select(User)
-        .where(User.active.is_(True), User.role.in_([Role.OFFICER, Role.MANAGER]))
-        .options(selectinload(User.parks))  # read below for every manager
-        .order_by(User.role.desc(), User.full_name)
-    ).all()
+    users = officers_and_managers(session)
     return [u for u in users if u.role is Role.OFFICER or park_id is None or park_id in u.park_ids]
 
 

@@ -6,13 +6,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import or_, select
 
 from app.auth.decorators import admin_required, roles_required
 from app.auth.models import Role, User
+from app.auth.services import officers_and_managers
 from app.core.forms import as_choices
 from app.core.timeutil import today_local
 from app.core.web import attempt, commit
@@ -85,13 +96,11 @@ def my_work():
 
 
 def _filter_options() -> dict[str, Any]:
-    owners = db.session.scalars(
-        select(User).where(User.role.in_([Role.OFFICER, Role.MANAGER])).order_by(User.full_name)
-    ).all()
+    officer = current_user.role is Role.OFFICER
     return {
         "parks": list_parks(db.session),
         "chains": list_chains(db.session),
-        "owners": owners if current_user.role is not Role.OFFICER else [],
+        "owners": [] if officer else officers_and_managers(db.session, active_only=False),
         "stages": list(Stage),
     }
 
@@ -116,8 +125,6 @@ def record_list(kind: str):
 
 
 def _per_page() -> int:
-    from flask import current_app
-
     return int(current_app.config["PAGE_SIZE"])
 
 
@@ -178,7 +185,6 @@ def _render_detail(
         "simple_form": SimpleForm(),
         "main_line": [s.value for s in MAIN_LINE],
         "skippable": MAIN_LINE[1:-1],
-        "too_long": queries.too_long_in_stage(record, today_local()),
         "projects": _visible_projects(record) if isinstance(record, Lead) else [],
     }
     return render_template("pipeline/detail.html", **context), status
