@@ -99,6 +99,7 @@ test-pg: install-dev compile-translations
 translations: install-dev
 	mkdir -p $(TRANSLATIONS)
 	$(PYBABEL) extract -F babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 \
+		-k _p:1c,2 -k lazy_pgettext:1c,2 \
 		--sort-by-file --project=zhaoshang-crm -o $(TRANSLATIONS)/messages.pot .
 	@if [ -f $(TRANSLATIONS)/en/LC_MESSAGES/messages.po ]; then \
 		$(PYBABEL) update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) -l en; \

@@ -178,7 +178,14 @@ def test_catalogue_covers_the_sources(english_catalogue: Catalog) -> None:
     """Every string marked in app/ (as `make translations` extracts it) is in the catalogue."""
     with (ROOT / "babel.cfg").open(encoding="utf-8") as f:
         method_map, options_map = parse_mapping_cfg(f)
-    keywords = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None, "lazy_ngettext": (1, 2)}
+    keywords = {
+        **DEFAULT_KEYWORDS,
+        "_l": None,
+        "lazy_gettext": None,
+        "lazy_ngettext": (1, 2),
+        "_p": ((1, "c"), 2),
+        "lazy_pgettext": ((1, "c"), 2),
+    }
     found = {
         message
         for _filename, _lineno, message, _comments, _context in extract_from_dir(

@@ -12,6 +12,8 @@ from wtforms.validators import ValidationError
 
 from app.core.money import AmountError, format_yi, parse_amount
 
+UNIT_LABELS = {"亿元": _l("亿元"), "万元": _l("万元"), "元": _l("元")}
+
 
 class AmountField(StringField):
     """An amount typed as "3.5亿", "35000万" or a number in the field's unit; data is 亿元."""
@@ -20,7 +22,8 @@ class AmountField(StringField):
         self, label: Any = None, validators: Any = None, unit: str = "亿元", **kwargs: Any
     ):
         kwargs.setdefault(
-            "description", _l("可填写“3.5亿”“35000万”，或以%(unit)s为单位的数字", unit=unit)
+            "description",
+            _l("可填写“3.5亿”“35000万”，或以%(unit)s为单位的数字", unit=UNIT_LABELS[unit]),
         )
         super().__init__(label, validators, **kwargs)
         self.unit = unit

@@ -15,6 +15,8 @@ import re
 import unicodedata
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 
+from flask_babel import gettext as _
+
 __all__ = [
     "MAX_AMOUNT_YI",
     "UNITS",
@@ -74,7 +76,7 @@ class AmountError(ValueError):
 
 
 def _unparseable(original: object) -> AmountError:
-    return AmountError(f"无法识别的金额：{original}，请填写如 3.5亿、35000万 或数字")
+    return AmountError(_("无法识别的金额：%(text)s，请填写如 3.5亿、35000万 或数字", text=original))
 
 
 def _shift(value: Decimal, places: int) -> Decimal:
@@ -124,11 +126,13 @@ def _shift_for_unit(unit: str) -> int:
 def _check_range(amount: Decimal, original: object) -> Decimal:
     """Apply the business rules to an amount in 亿元 and return it in canonical form."""
     if amount < 0:
-        raise AmountError(f"金额不能为负数：{original}")
+        raise AmountError(_("金额不能为负数：%(text)s", text=original))
     if amount > MAX_AMOUNT_YI:
-        raise AmountError(f"金额过大：{original}，超过100000亿元，请检查单位是否填错")
+        raise AmountError(
+            _("金额过大：%(text)s，超过100000亿元，请检查单位是否填错", text=original)
+        )
     if _exact_exponent(amount) < -_YUAN_PLACES:
-        raise AmountError(f"金额精度不能小于1元：{original}")
+        raise AmountError(_("金额精度不能小于1元：%(text)s", text=original))
     return _canonical(amount)
 
 
@@ -188,7 +192,7 @@ def format_yi(amount: Decimal | None) -> str:
     if amount is None:
         return "—"
     if not amount.is_finite():
-        raise AmountError(f"无法显示的金额：{amount}")
+        raise AmountError(_("无法显示的金额：%(text)s", text=amount))
     with localcontext() as ctx:
         ctx.prec = max(28, amount.adjusted() + 4)
         rounded = amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
@@ -212,9 +216,9 @@ def yi_to_yuan(amount: Decimal) -> int:
     if not isinstance(amount, Decimal):
         raise TypeError(f"yi_to_yuan() needs a Decimal, got {type(amount).__name__}")
     if not amount.is_finite():
-        raise AmountError(f"无法保存的金额：{amount}")
+        raise AmountError(_("无法保存的金额：%(text)s", text=amount))
     if _exact_exponent(amount) < -_YUAN_PLACES:
-        raise AmountError(f"金额精度不能小于1元：{amount}亿元")
+        raise AmountError(_("金额精度不能小于1元：%(text)s亿元", text=amount))
     sign, digits, exponent = amount.as_tuple()
     assert isinstance(exponent, int)
     exponent += _YUAN_PLACES

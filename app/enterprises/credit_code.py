@@ -10,6 +10,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
 __all__ = [
     "CHARSET",
     "CODE_LENGTH",
@@ -30,7 +33,7 @@ CODE_LENGTH = 18
 _VALUES = {char: value for value, char in enumerate(CHARSET)}
 _MODULUS = len(CHARSET)
 _WHITESPACE_RE = re.compile(r"\s+")
-_CHARSET_HINT = "统一社会信用代码只使用数字和大写英文字母（不使用 I、O、Z、S、V）"
+_CHARSET_HINT = _l("统一社会信用代码只使用数字和大写英文字母（不使用 I、O、Z、S、V）")
 
 
 class CreditCodeError(ValueError):
@@ -61,7 +64,12 @@ def _first_illegal(code: str) -> tuple[int, str] | None:
 
 
 def _illegal_message(position: int, char: str) -> str:
-    return f"第{position}位字符“{char}”不合法：{_CHARSET_HINT}"
+    return _(
+        "第%(position)d位字符“%(char)s”不合法：%(hint)s",
+        position=position,
+        char=char,
+        hint=_CHARSET_HINT,
+    )
 
 
 def check_character(first17: str) -> str:
@@ -72,7 +80,9 @@ def check_character(first17: str) -> str:
     """
     code = normalize_credit_code(first17) or ""
     if len(code) != CODE_LENGTH - 1:
-        raise CreditCodeError(f"计算校验位需要统一社会信用代码的前17位，当前为{len(code)}位")
+        raise CreditCodeError(
+            _("计算校验位需要统一社会信用代码的前17位，当前为%(n)d位", n=len(code))
+        )
     illegal = _first_illegal(code)
     if illegal is not None:
         raise CreditCodeError(_illegal_message(*illegal))
@@ -84,15 +94,21 @@ def validate_credit_code(text: str | None) -> str:
     """Return the normalised code, or raise :class:`CreditCodeError` saying what is wrong."""
     code = normalize_credit_code(text)
     if code is None:
-        raise CreditCodeError("统一社会信用代码不能为空")
+        raise CreditCodeError(_("统一社会信用代码不能为空"))
     if len(code) != CODE_LENGTH:
-        raise CreditCodeError(f"统一社会信用代码应为18位，当前为{len(code)}位")
+        raise CreditCodeError(_("统一社会信用代码应为18位，当前为%(n)d位", n=len(code)))
     illegal = _first_illegal(code)
     if illegal is not None:
         raise CreditCodeError(_illegal_message(*illegal))
     expected = check_character(code[:17])
     if code[17] != expected:
-        raise CreditCodeError(f"校验位错误：第18位应为{expected}，当前为{code[17]}")
+        raise CreditCodeError(
+            _(
+                "校验位错误：第18位应为%(expected)s，当前为%(actual)s",
+                expected=expected,
+                actual=code[17],
+            )
+        )
     return code
 
 

@@ -10,8 +10,8 @@ from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAre
 from wtforms.validators import DataRequired, Length, Optional, StopValidation
 
 from app.core.forms import AmountField, LocalDateField, as_choices, not_in_future
-from app.pipeline.lifecycle import MAIN_LINE
-from app.pipeline.models import ContactType, LeadSource
+from app.pipeline.lifecycle import MAIN_LINE, STAGE_LABELS
+from app.pipeline.models import CONTACT_TYPE_LABELS, SOURCE_LABELS, ContactType, LeadSource
 
 
 class Required:
@@ -43,7 +43,9 @@ class LeadForm(FlaskForm):
         _l("企业（名称或统一社会信用代码）"),
         validators=[DataRequired(_l("请填写企业。")), Length(max=120)],
     )
-    source = SelectField(_l("线索来源"), choices=as_choices((s.value, s.label) for s in LeadSource))
+    source = SelectField(
+        _l("线索来源"), choices=as_choices((s.value, SOURCE_LABELS[s]) for s in LeadSource)
+    )
     park_id = SelectField(_l("意向园区"), coerce=int, validators=[DataRequired(_l("请选择园区。"))])
     chain_link_id = SelectField(_l("产业链环节"), coerce=_optional_int, validate_choice=False)
     estimated_investment = AmountField(_l("预计投资（亿元）"))
@@ -72,7 +74,7 @@ class ProjectForm(FlaskForm):
 
 class ContactForm(FlaskForm):
     contact_type = SelectField(
-        _l("方式"), choices=as_choices((c.value, c.label) for c in ContactType)
+        _l("方式"), choices=as_choices((c.value, CONTACT_TYPE_LABELS[c]) for c in ContactType)
     )
     contact_on = LocalDateField(
         _l("日期"), validators=[Required(_l("请填写日期。")), not_in_future]
@@ -100,7 +102,7 @@ for _stage in MAIN_LINE[1:-1]:
     setattr(
         StageForm,
         f"skip_{_stage.value}",
-        LocalDateField(_l("“%(stage)s”日期", stage=_stage.label), validators=[Optional()]),
+        LocalDateField(_l("“%(stage)s”日期", stage=STAGE_LABELS[_stage]), validators=[Optional()]),
     )
 
 

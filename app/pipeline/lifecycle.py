@@ -11,7 +11,7 @@ import enum
 from dataclasses import dataclass, field
 
 from flask_babel import gettext
-from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as _p
 
 
 class Stage(enum.StrEnum):
@@ -42,15 +42,15 @@ class Stage(enum.StrEnum):
 
 
 STAGE_LABELS = {
-    Stage.LEAD: _l("线索"),
-    Stage.CONTACTED: _l("接洽"),
-    Stage.NEGOTIATING: _l("洽谈"),
-    Stage.SIGNED: _l("签约"),
-    Stage.CONSTRUCTION: _l("开工"),
-    Stage.PRODUCTION: _l("投产"),
-    Stage.FULL_PRODUCTION: _l("达产"),
-    Stage.ON_HOLD: _l("暂缓"),
-    Stage.DROPPED: _l("终止"),
+    Stage.LEAD: _p("stage", "线索"),
+    Stage.CONTACTED: _p("stage", "接洽"),
+    Stage.NEGOTIATING: _p("stage", "洽谈"),
+    Stage.SIGNED: _p("stage", "签约"),
+    Stage.CONSTRUCTION: _p("stage", "开工"),
+    Stage.PRODUCTION: _p("stage", "投产"),
+    Stage.FULL_PRODUCTION: _p("stage", "达产"),
+    Stage.ON_HOLD: _p("stage", "暂缓"),
+    Stage.DROPPED: _p("stage", "终止"),
 }
 
 MAIN_LINE: tuple[Stage, ...] = (

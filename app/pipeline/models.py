@@ -317,3 +317,32 @@ class AppendOnlyError(RuntimeError):
 @event.listens_for(StageChange, "before_delete")
 def _history_is_append_only(mapper, connection, target) -> None:
     raise AppendOnlyError("stage history is append-only")
+
+
+# How the change history names the fields of leads and projects.
+FIELD_LABELS = {
+    "title": _l("线索名称"),
+    "name": _l("项目名称"),
+    "enterprise_id": _l("企业"),
+    "owner_id": _l("负责人"),
+    "park_id": _l("园区"),
+    "chain_link_id": _l("产业链环节"),
+    "source": _l("线索来源"),
+    "estimated_investment": _l("预计投资（亿元）"),
+    "total_investment": _l("总投资（亿元）"),
+    "fixed_asset_investment": _l("固定资产投资（亿元）"),
+    "stage": _l("阶段"),
+    "stage_since": _l("阶段日期"),
+    "held_from": _l("暂缓前阶段"),
+    "signed_on": _l("签约日期"),
+    "construction_on": _l("开工日期"),
+    "production_on": _l("投产日期"),
+    "full_production_on": _l("达产日期"),
+    "planned_signing_on": _l("计划签约日期"),
+    "planned_construction_on": _l("计划开工日期"),
+    "planned_production_on": _l("计划投产日期"),
+    "planned_full_production_on": _l("计划达产日期"),
+    "next_step": _l("下一步工作"),
+    "next_step_due": _l("下一步日期"),
+    "description": _l("说明"),
+}

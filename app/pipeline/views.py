@@ -46,7 +46,7 @@ from app.pipeline.forms import (
     ThresholdForm,
 )
 from app.pipeline.lifecycle import MAIN_LINE, Move, Stage, allowed_targets, skipped_stages
-from app.pipeline.models import ContactType, Lead, LeadSource, Project, StageProposal
+from app.pipeline.models import FIELD_LABELS, ContactType, Lead, LeadSource, Project, StageProposal
 
 bp = Blueprint("pipeline", __name__)
 
@@ -66,6 +66,7 @@ def _fresh_thresholds() -> None:
 
 bp.add_app_template_global(current_thresholds, "thresholds")
 bp.add_app_template_global(queries.is_stale, "is_stale")
+bp.add_app_template_global(lambda name: FIELD_LABELS.get(name, name), "field_label")
 bp.add_app_template_global(queries.too_long_in_stage, "too_long_in_stage")
 
 KINDS: dict[str, type[Lead] | type[Project]] = {"leads": Lead, "projects": Project}
