@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from tests.e2e.conftest import log_in
@@ -46,3 +47,40 @@ def test_pages_fit_a_phone_screen(phone: Any) -> None:
         phone.goto(path)
         width = phone.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, f"{path} scrolls sideways on a phone ({width}px)"
+
+
+def test_signing_proposed_by_an_officer_is_confirmed_by_a_manager(
+    browser: Any, live_server: str
+) -> None:
+    today = dt.date.today().isoformat()
+    officer = browser.new_context(base_url=live_server, viewport={"width": 1280, "height": 900})
+    page = officer.new_page()
+    log_in(page, "officer")
+    page.goto("/leads?stage=contacted")
+    page.locator("table tbody tr a").first.click()
+    page.wait_for_load_state()
+    lead_url = page.url
+
+    # Skipping 洽谈 on the way to 签约: the page asks for its date only once 签约 is chosen.
+    skip_row = page.locator("[data-skip-stage=negotiating]")
+    assert skip_row.is_hidden()
+    page.select_option("select[name=stage-target]", "signed")
+    assert skip_row.is_visible()
+    page.fill("input[name=stage-skip_negotiating]", today)
+    page.fill("input[name=stage-effective_on]", today)
+    page.click("#change-stage button[type=submit]")
+    page.wait_for_load_state()
+    assert "等待园区负责人确认" in page.content()
+    assert page.locator(".badge.stage").first.inner_text() == "接洽"
+    officer.close()
+
+    admin = browser.new_context(base_url=live_server, viewport={"width": 1280, "height": 900})
+    page = admin.new_page()
+    log_in(page, "admin")
+    page.goto(lead_url)
+    page.click("form[action$='/confirm'] button[type=submit]")
+    page.wait_for_load_state()
+    assert page.locator(".badge.stage").first.inner_text() == "签约"
+    timeline = page.locator(".timeline").inner_text()
+    assert "张伟 记录" in timeline and "系统管理员 确认" in timeline
+    admin.close()

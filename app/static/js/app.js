@@ -7,7 +7,7 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   });
   // Show the skipped-stage date inputs only for the stages the chosen target passes over.
-  const target = document.querySelector("select[name=target]");
+  const target = document.querySelector("select[data-order]");
   if (target) {
     const update = () => {
       const order = JSON.parse(target.dataset.order || "[]");
