@@ -79,54 +79,36 @@ def _changes(obj: Any) -> list[tuple[str, str | None, str | None]]:
 
 @event.listens_for(Session, "after_flush")
 def _write_audit_rows(session: Session, flush_context: Any) -> None:
-    rows: list[dict[str, Any]] = []
     base = {
         "at": utcnow(),
         "actor_id": session.info.get("actor_id"),
         "source": session.info.get("audit_source", "system"),
     }
-    for obj in session.new:
-        if getattr(obj, "__audited__", False):
-            rows.append(
-                {
-                    **base,
-                    "entity": obj.__tablename__,
-                    "entity_id": obj.id,
-                    "action": "create",
-                    "field": None,
-                    "old_value": None,
-                    "new_value": None,
-                }
-            )
-    for obj in session.dirty:
-        if getattr(obj, "__audited__", False) and session.is_modified(
-            obj, include_collections=False
-        ):
-            for field, old, new in _changes(obj):
-                rows.append(
-                    {
-                        **base,
-                        "entity": obj.__tablename__,
-                        "entity_id": obj.id,
-                        "action": "update",
-                        "field": field,
-                        "old_value": old,
-                        "new_value": new,
-                    }
-                )
-    for obj in session.deleted:
-        if getattr(obj, "__audited__", False):
-            rows.append(
-                {
-                    **base,
-                    "entity": obj.__tablename__,
-                    "entity_id": obj.id,
-                    "action": "delete",
-                    "field": None,
-                    "old_value": None,
-                    "new_value": None,
-                }
-            )
+
+    def row(
+        obj: Any, action: str, field: str | None = None, old: Any = None, new: Any = None
+    ) -> dict[str, Any]:
+        return {
+            **base,
+            "entity": obj.__tablename__,
+            "entity_id": obj.id,
+            "action": action,
+            "field": field,
+            "old_value": old,
+            "new_value": new,
+        }
+
+    def audited(objects: Any) -> list[Any]:
+        return [obj for obj in objects if getattr(obj, "__audited__", False)]
+
+    rows = [row(obj, "create") for obj in audited(session.new)]
+    rows += [
+        row(obj, "update", field, old, new)
+        for obj in audited(session.dirty)
+        if session.is_modified(obj, include_collections=False)
+        for field, old, new in _changes(obj)
+    ]
+    rows += [row(obj, "delete") for obj in audited(session.deleted)]
     if rows:
         session.connection().execute(insert(AuditLog.__table__), rows)
 
