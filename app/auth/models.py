@@ -29,6 +29,9 @@ class Role(enum.StrEnum):
         return str(ROLE_LABELS[self])
 
 
+# Roles that write (everyone but leaders, who read everything and change nothing).
+EDITOR_ROLES: frozenset[Role] = frozenset({Role.OFFICER, Role.MANAGER, Role.ADMIN})
+
 ROLE_LABELS = {
     Role.OFFICER: _l("招商专员"),
     Role.MANAGER: _l("园区负责人"),

@@ -16,14 +16,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import func
 
-from app.auth.models import Role, User
+from app.auth.models import EDITOR_ROLES, User
 from app.core.exceptions import UserError
 from app.enterprises.credit_code import CreditCodeError, normalize_credit_code, validate_credit_code
 from app.enterprises.models import TAGS, Enterprise, EnterpriseContact, Ownership
 from app.enterprises.names import CONTAINMENT_MIN_LENGTH, is_similar, normalize_name
 
-#: Roles that may create and change enterprises and their people (leaders only read).
-EDITOR_ROLES = frozenset({Role.OFFICER, Role.MANAGER, Role.ADMIN})
 #: At most this many rows are read (and compared in Python) when looking for duplicates.
 DUPLICATE_CANDIDATE_LIMIT = 50
 #: Names that share this many leading characters of their key are compared.

@@ -22,7 +22,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import or_, select
 
 from app.auth.decorators import admin_required, roles_required
-from app.auth.models import Role, User
+from app.auth.models import EDITOR_ROLES, Role, User
 from app.auth.services import officers_and_managers
 from app.core.forms import as_choices
 from app.core.timeutil import today_local
@@ -353,7 +353,7 @@ def _owner(form: LeadForm | ProjectForm) -> User | None:
 
 
 @bp.route("/leads/new", methods=["GET", "POST"])
-@roles_required(Role.OFFICER, Role.MANAGER, Role.ADMIN)
+@roles_required(*EDITOR_ROLES)
 def lead_create():
     form = LeadForm()
     _fill_choices(form)

@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, Select, false, true
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import NotFound
 
-from app.auth.models import Role, User
+from app.auth.models import EDITOR_ROLES, Role, User
 from app.pipeline.models import Lead, Project, StageProposal
 
 Record = Lead | Project
@@ -75,7 +75,7 @@ def can_manage(user: User, record: Record) -> bool:
 
 def can_create(user: User) -> bool:
     """Return whether *user* may create leads, projects and enterprises at all."""
-    return user.is_authenticated and user.role in (Role.OFFICER, Role.MANAGER, Role.ADMIN)
+    return user.is_authenticated and user.role in EDITOR_ROLES
 
 
 def may_work_in_park(user: User, park_id: int) -> bool:
