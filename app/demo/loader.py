@@ -602,8 +602,10 @@ class _Builder:
         monday, sunday = week_bounds(self.today)
         kind = rng.choices(("overdue", "week", "later"), (3, 3, 4))[0]
         if kind == "overdue" and contact_on < self.today:
-            span = (self.today - contact_on).days - 1
-            return contact_on + dt.timedelta(days=rng.randint(0, span))
+            # Overdue by days or weeks, as a working office has them, not by years.
+            first = max(contact_on, self.today - dt.timedelta(days=45))
+            span = (self.today - first).days - 1
+            return first + dt.timedelta(days=rng.randint(0, span))
         if kind in ("overdue", "week"):
             first = max(monday, contact_on)
             return first + dt.timedelta(days=rng.randint(0, (sunday - first).days))
