@@ -59,6 +59,28 @@ class Config:
     ARGON2_PARALLELISM = int(os.environ.get("ARGON2_PARALLELISM", "4"))
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(20 * 1024 * 1024)))
 
+    # Outgoing mail (the weekly digests): STARTTLS with MAIL_USE_TLS, implicit TLS with
+    # MAIL_USE_SSL (usually port 465); a login only when MAIL_USERNAME is set.
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
+    MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", False)
+    MAIL_USE_SSL = _env_bool("MAIL_USE_SSL", False)
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "招商引资CRM <crm@localhost>")
+    MAIL_TIMEOUT = float(os.environ.get("MAIL_TIMEOUT", "30"))
+
+    # Weekly digests: when they go out (weekday and time, Asia/Shanghai), how often a
+    # temporary SMTP failure is retried (back-off doubling from the base), and how long a
+    # claimed row stays with its sender before another run takes it over (a crashed sender).
+    DIGEST_SCHEDULE = os.environ.get("DIGEST_SCHEDULE", "mon 08:00")
+    DIGEST_MAX_ATTEMPTS = int(os.environ.get("DIGEST_MAX_ATTEMPTS", "4"))
+    DIGEST_RETRY_BASE_SECONDS = float(os.environ.get("DIGEST_RETRY_BASE_SECONDS", "60"))
+    DIGEST_CLAIM_LEASE_SECONDS = float(os.environ.get("DIGEST_CLAIM_LEASE_SECONDS", "600"))
+    DIGEST_RETRY_POLL_SECONDS = float(os.environ.get("DIGEST_RETRY_POLL_SECONDS", "300"))
+    # Development only: run the scheduler inside the web process (one process, no reloader).
+    DIGEST_SCHEDULER_IN_WEB = _env_bool("DIGEST_SCHEDULER_IN_WEB", False)
+
 
 class DevelopmentConfig(Config):
     """Local development: a fixed, insecure key is acceptable."""
@@ -81,6 +103,14 @@ class TestingConfig(Config):
     ARGON2_MEMORY_COST = 1024
     ARGON2_PARALLELISM = 1
     BASE_URL = "http://crm.test"
+    MAIL_SERVER = "127.0.0.1"
+    MAIL_DEFAULT_SENDER = "招商引资CRM <crm@crm.test>"
+    MAIL_USERNAME = None
+    MAIL_PASSWORD = None
+    MAIL_USE_TLS = False
+    MAIL_USE_SSL = False
+    DIGEST_RETRY_BASE_SECONDS = 0.0
+    DIGEST_SCHEDULER_IN_WEB = False
 
 
 class ProductionConfig(Config):

@@ -34,6 +34,7 @@ def create_app(config: str | type | None = None, **overrides: Any) -> Flask:
     register_template_helpers(app)
     register_error_handlers(app)
     register_hooks(app)
+    register_scheduler(app)
     return app
 
 
@@ -42,6 +43,7 @@ def register_models() -> None:
     import app.auth.models
     import app.core.audit
     import app.core.settings
+    import app.digests.models
     import app.enterprises.models
     import app.parks.models
     import app.pipeline.models  # noqa: F401
@@ -64,6 +66,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from app.auth.views import bp as auth_bp
+    from app.digests.views import bp as digests_bp
     from app.enterprises.views import bp as enterprises_bp
     from app.parks.views import bp as parks_bp
     from app.pipeline.views import bp as pipeline_bp
@@ -72,14 +75,24 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(pipeline_bp)
     app.register_blueprint(enterprises_bp)
     app.register_blueprint(parks_bp)
+    app.register_blueprint(digests_bp)
 
 
 def register_cli(app: Flask) -> None:
     from app.auth.cli import users_cli
     from app.demo.cli import demo_cli
+    from app.digests.cli import digests_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(digests_cli)
+
+
+def register_scheduler(app: Flask) -> None:
+    """Development only, off by default: the digest scheduler inside the web process."""
+    from app.digests.cli import start_web_scheduler
+
+    start_web_scheduler(app)
 
 
 def register_template_helpers(app: Flask) -> None:

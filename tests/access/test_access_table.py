@@ -81,6 +81,10 @@ ACCESS: dict[str, dict[str, dict[str, str]]] = {
         "POST": rule(officer=FORBIDDEN, officer2=FORBIDDEN, leader=FORBIDDEN, manager2=HIDDEN)
     },
     "pipeline.thresholds": {"GET": ADMIN_ONLY, "POST": ADMIN_ONLY},
+    "digests.preferences": {"GET": ANY_USER, "POST": ANY_USER},
+    "digests.preview": {"GET": ANY_USER},
+    "digests.admin_deliveries": {"GET": ADMIN_ONLY},
+    "digests.admin_retry": {"POST": ADMIN_ONLY},
 }
 SKIPPED = {"static"}
 

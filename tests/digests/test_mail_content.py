@@ -1,0 +1,86 @@
+"""What arrives in each mailbox: the right items for each role, and links that open for him."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from app.digests.delivery import send_week
+from app.digests.weeks import IsoWeek
+from app.pipeline.lifecycle import Stage
+from app.pipeline.models import StageChange
+from tests.factories import LeadFactory
+
+WEEK = IsoWeek.last_completed()
+
+
+def _bodies(inbox: Any, address: str) -> tuple[str, str]:
+    (message,) = inbox.to(address)
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    html = message.get_body(preferencelist=("html",)).get_content()
+    return text, html
+
+
+def test_each_role_reads_its_own_items_and_every_link_opens(
+    app: Any, session: Any, world: Any, inbox: Any, client: Any, login_as: Any
+) -> None:
+    for user in (world.officer, world.other_officer, world.manager, world.leader):
+        user.email = f"{user.username}@crm.test"
+    overdue = WEEK.sunday - dt.timedelta(days=2)
+    mine = LeadFactory(
+        title="张专员的逾期线索",
+        owner=world.officer,
+        park=world.park_a,
+        next_step="回访企业",
+        next_step_due=overdue,
+    )
+    LeadFactory(
+        title="李专员的线索",
+        owner=world.other_officer,
+        park=world.park_b,
+        next_step="准备材料",
+        next_step_due=overdue,
+    )
+    signed = LeadFactory(
+        title="园区A新签约",
+        owner=world.officer,
+        park=world.park_a,
+        stage=Stage.SIGNED,
+        stage_since=WEEK.monday + dt.timedelta(days=1),
+    )
+    session.add(
+        StageChange(
+            lead_id=signed.id,
+            from_stage=Stage.NEGOTIATING,
+            to_stage=Stage.SIGNED,
+            effective_on=WEEK.monday + dt.timedelta(days=1),
+            recorded_by_id=world.manager.id,
+        )
+    )
+    session.commit()
+
+    summary = send_week(session, WEEK)
+    assert summary.sent >= 4, summary
+
+    officer_text, officer_html = _bodies(inbox, "officer@crm.test")
+    assert mine.title in officer_text and mine.title in officer_html
+    assert "李专员的线索" not in officer_text + officer_html
+
+    manager_text, manager_html = _bodies(inbox, "manager@crm.test")
+    assert "园区A新签约" in manager_text and "园区A新签约" in manager_html
+    assert "李专员的线索" not in manager_text + manager_html  # park B is not his
+
+    leader_text, _ = _bodies(inbox, "leader@crm.test")
+    assert "园区A新签约" in leader_text
+
+    base = app.config["BASE_URL"]
+    for user, html in ((world.officer, officer_html), (world.manager, manager_html)):
+        links = set(re.findall(r'href="([^"]+)"', html))
+        assert links, "a digest links to its items"
+        assert all(link.startswith(base) for link in links), links
+        login_as(user)
+        for link in links:
+            response = client.get(urlsplit(link).path)
+            assert response.status_code == 200, (user.username, link)
