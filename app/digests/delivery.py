@@ -481,10 +481,54 @@ def week_status(session: Session, week: IsoWeek) -> dict[DeliveryStatus, int]:
     return {status: counts.get(status, 0) for status in DeliveryStatus}
 
 
+def recent_weeks(session: Session, limit: int = 26) -> list[tuple[IsoWeek, dict]]:
+    """Count the rows of the latest *limit* weeks by status, newest week first (one query)."""
+    rows = session.execute(
+        select(
+            DigestDelivery.iso_year, DigestDelivery.iso_week, DigestDelivery.status, func.count()
+        ).group_by(DigestDelivery.iso_year, DigestDelivery.iso_week, DigestDelivery.status)
+    )
+    weeks: dict[IsoWeek, dict[DeliveryStatus, int]] = {}
+    for year, number, status, count in rows:
+        counts = weeks.setdefault(IsoWeek(year, number), dict.fromkeys(DeliveryStatus, 0))
+        counts[status] = count
+    return sorted(weeks.items(), reverse=True)[:limit]
+
+
+def unsent_rows(session: Session, week: IsoWeek) -> list[tuple[DigestDelivery, User]]:
+    """Return *week*'s rows that were not sent, with their recipients."""
+    return list(
+        session.execute(
+            select(DigestDelivery, User)
+            .join(User, User.id == DigestDelivery.user_id)
+            .where(
+                DigestDelivery.iso_year == week.year,
+                DigestDelivery.iso_week == week.week,
+                DigestDelivery.status != DeliveryStatus.SENT,
+            )
+            .order_by(DigestDelivery.status, User.username)
+        )
+    )
+
+
 def preference_of(session: Session, user_id: int) -> DigestPreference:
     """Return *user_id*'s preference, or the defaults (not added to the session)."""
     found = session.get(DigestPreference, user_id)
     return found or DigestPreference(user_id=user_id, enabled=True, send_when_empty=True)
+
+
+def save_preference(
+    session: Session, user_id: int, *, enabled: bool, send_when_empty: bool
+) -> DigestPreference:
+    """Store *user_id*'s choice (flushed by the caller's commit)."""
+    preference = session.get(DigestPreference, user_id)
+    if preference is None:
+        preference = DigestPreference(user_id=user_id)
+        session.add(preference)
+    preference.enabled = enabled
+    preference.send_when_empty = send_when_empty
+    session.flush()
+    return preference
 
 
 __all__ = [
@@ -495,7 +539,10 @@ __all__ = [
     "ensure_rows",
     "preference_of",
     "process_due",
+    "recent_weeks",
     "retry_failed",
+    "save_preference",
     "send_week",
+    "unsent_rows",
     "week_status",
 ]

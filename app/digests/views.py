@@ -4,30 +4,25 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
-from sqlalchemy import func, select
-from wtforms import BooleanField, HiddenField
 
 from app.auth.decorators import admin_required
-from app.auth.models import User
 from app.core.web import commit
-from app.digests.delivery import preference_of, retry_failed
-from app.digests.models import DeliveryStatus, DigestDelivery, DigestPreference
+from app.digests.content import build_digest
+from app.digests.delivery import (
+    preference_of,
+    recent_weeks,
+    retry_failed,
+    save_preference,
+    unsent_rows,
+)
+from app.digests.forms import PreferenceForm, RetryForm
+from app.digests.models import DeliveryStatus
+from app.digests.render import render_digest
 from app.digests.weeks import IsoWeek
 from app.extensions import db
 
 bp = Blueprint("digests", __name__)
-
-
-class PreferenceForm(FlaskForm):
-    enabled = BooleanField(_l("接收每周周报邮件"))
-    send_when_empty = BooleanField(_l("本周没有新内容时，也发送一封简短的“无新内容”周报"))
-
-
-class RetryForm(FlaskForm):
-    delivery_id = HiddenField()
 
 
 @bp.route("/digests/preferences", methods=["GET", "POST"])
@@ -36,12 +31,12 @@ def preferences():
     stored = preference_of(db.session, current_user.id)
     form = PreferenceForm(obj=stored)
     if form.validate_on_submit():
-        preference = db.session.get(DigestPreference, current_user.id)
-        if preference is None:
-            preference = DigestPreference(user_id=current_user.id)
-            db.session.add(preference)
-        preference.enabled = form.enabled.data
-        preference.send_when_empty = form.send_when_empty.data
+        save_preference(
+            db.session,
+            current_user.id,
+            enabled=form.enabled.data,
+            send_when_empty=form.send_when_empty.data,
+        )
         if commit():
             flash(_("周报设置已保存。"), "success")
         return redirect(url_for("digests.preferences"))
@@ -57,9 +52,6 @@ def preferences():
 @login_required
 def preview():
     """The HTML of the digest the user would receive for a week (default: the last one)."""
-    from app.digests.content import build_digest
-    from app.digests.render import render_digest
-
     try:
         week = IsoWeek.parse(request.args.get("week", "")) if request.args.get("week") else None
     except ValueError:
@@ -69,40 +61,16 @@ def preview():
     return render_digest(digest).html
 
 
-def _weeks() -> list[tuple[IsoWeek, dict[DeliveryStatus, int]]]:
-    rows = db.session.execute(
-        select(
-            DigestDelivery.iso_year, DigestDelivery.iso_week, DigestDelivery.status, func.count()
-        )
-        .group_by(DigestDelivery.iso_year, DigestDelivery.iso_week, DigestDelivery.status)
-        .order_by(DigestDelivery.iso_year.desc(), DigestDelivery.iso_week.desc())
-    )
-    weeks: dict[IsoWeek, dict[DeliveryStatus, int]] = {}
-    for year, number, status, count in rows:
-        counts = weeks.setdefault(IsoWeek(year, number), dict.fromkeys(DeliveryStatus, 0))
-        counts[status] = count
-    return sorted(weeks.items(), reverse=True)[:26]
-
-
 @bp.route("/admin/digests")
 @admin_required
 def admin_deliveries():
-    weeks = _weeks()
+    weeks = recent_weeks(db.session)
     try:
         chosen = IsoWeek.parse(request.args["week"]) if request.args.get("week") else None
     except ValueError:
         chosen = None
     week = chosen or (weeks[0][0] if weeks else IsoWeek.last_completed())
-    rows = db.session.execute(
-        select(DigestDelivery, User)
-        .join(User, User.id == DigestDelivery.user_id)
-        .where(
-            DigestDelivery.iso_year == week.year,
-            DigestDelivery.iso_week == week.week,
-            DigestDelivery.status != DeliveryStatus.SENT,
-        )
-        .order_by(DigestDelivery.status, User.username)
-    ).all()
+    rows = unsent_rows(db.session, week)
     return render_template(
         "digests/admin_deliveries.html",
         weeks=weeks,
