@@ -33,7 +33,14 @@ from app.pipeline import visibility
 from app.pipeline.flags import TIERS, Thresholds, load_thresholds
 from app.pipeline.lifecycle import ACTIVE, ALL_STAGES, MAX_DAYS_IN_STAGE, Stage
 from app.pipeline.models import Lead, Project, StageChange
-from app.pipeline.queries import STALE_DAYS, amount_column, is_stale, stale_condition
+from app.pipeline.queries import (
+    STALE_DAYS,
+    amount_column,
+    is_stale,
+    stale_condition,
+    too_long_condition,
+    too_long_in_stage,
+)
 
 # Rows fetched per section query; beyond this the section says it was cut.
 SECTION_LIMIT = 200
@@ -268,15 +275,6 @@ def _follow_ups(
     return overdue, due
 
 
-def _too_long_condition(model: type[Lead] | type[Project], today: dt.date) -> Any:
-    return or_(
-        *(
-            and_(model.stage == stage, model.stage_since < today - dt.timedelta(days=days))
-            for stage, days in MAX_DAYS_IN_STAGE.items()
-        )
-    )
-
-
 def _stalled(
     session: Session, user: User, today: dt.date, base_url: str, *, too_long: bool
 ) -> Section:
@@ -286,7 +284,7 @@ def _stalled(
     for model in (Lead, Project):
         condition = stale_condition(model, today)
         if too_long:
-            condition = or_(condition, _too_long_condition(model, today))
+            condition = or_(condition, too_long_condition(model, today))
         rows, cut = _limited(
             session.scalars(
                 _visible(user, model)
@@ -304,9 +302,9 @@ def _stalled(
                 else:
                     days = (today - record.last_contact_on).days
                     notes.append(f"{days}天未联系（上次 {record.last_contact_on.isoformat()}）")
-            limit = MAX_DAYS_IN_STAGE.get(record.stage)
-            in_stage = (today - record.stage_since).days
-            if too_long and limit is not None and in_stage > limit:
+            if too_long and too_long_in_stage(record, today):
+                in_stage = (today - record.stage_since).days
+                limit = MAX_DAYS_IN_STAGE[record.stage]
                 notes.append(f"在{record.stage.label}阶段已{in_stage}天（上限{limit}天）")
             section.entries.append(
                 _entry(base_url, record, date=record.last_contact_on, note="；".join(notes))

@@ -244,6 +244,16 @@ def too_long_in_stage(record: Lead | Project, today: dt.date) -> bool:
     return limit is not None and (today - record.stage_since).days > limit
 
 
+def too_long_condition(model: type[Lead] | type[Project], today: dt.date) -> ColumnElement[bool]:
+    """The SQL twin of :func:`too_long_in_stage`."""
+    return or_(
+        *(
+            and_(model.stage == stage, model.stage_since < today - dt.timedelta(days=days))
+            for stage, days in MAX_DAYS_IN_STAGE.items()
+        )
+    )
+
+
 def board(
     session: Session,
     user: User,
