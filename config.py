@@ -59,6 +59,14 @@ class Config:
     ARGON2_PARALLELISM = int(os.environ.get("ARGON2_PARALLELISM", "4"))
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(20 * 1024 * 1024)))
 
+    # Ledger import (台账导入): limits checked before a file is parsed; an .xlsx is a zip, so its
+    # uncompressed size is limited too.
+    LEDGER_MAX_BYTES = int(os.environ.get("LEDGER_MAX_BYTES", str(10 * 1024 * 1024)))
+    LEDGER_MAX_ROWS = int(os.environ.get("LEDGER_MAX_ROWS", "50000"))
+    LEDGER_MAX_UNCOMPRESSED_BYTES = int(
+        os.environ.get("LEDGER_MAX_UNCOMPRESSED_BYTES", str(200 * 1024 * 1024))
+    )
+
     # Outgoing mail (the weekly digests): STARTTLS with MAIL_USE_TLS, implicit TLS with
     # MAIL_USE_SSL (usually port 465); a login only when MAIL_USERNAME is set.
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")

@@ -68,6 +68,7 @@ def register_blueprints(app: Flask) -> None:
     from app.auth.views import bp as auth_bp
     from app.digests.views import bp as digests_bp
     from app.enterprises.views import bp as enterprises_bp
+    from app.ledger.views import bp as ledger_bp
     from app.parks.views import bp as parks_bp
     from app.pipeline.views import bp as pipeline_bp
 
@@ -76,16 +77,19 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(enterprises_bp)
     app.register_blueprint(parks_bp)
     app.register_blueprint(digests_bp)
+    app.register_blueprint(ledger_bp)
 
 
 def register_cli(app: Flask) -> None:
     from app.auth.cli import users_cli
     from app.demo.cli import demo_cli
     from app.digests.cli import digests_cli
+    from app.ledger.cli import ledger_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(digests_cli)
+    app.cli.add_command(ledger_cli)
 
 
 def register_scheduler(app: Flask) -> None:

@@ -38,6 +38,8 @@ RECORD_VIEW = rule(officer2=HIDDEN, manager2=HIDDEN)
 RECORD_EDIT = rule(officer2=HIDDEN, manager2=HIDDEN, leader=FORBIDDEN)
 RECORD_MANAGE = rule(officer=FORBIDDEN, officer2=HIDDEN, manager2=HIDDEN, leader=FORBIDDEN)
 MANAGERS = rule(officer=FORBIDDEN, officer2=FORBIDDEN, leader=FORBIDDEN)
+# A stored upload belongs to its uploader: any other token is 404 for those who may import.
+UPLOAD_TOKEN = rule(**{c: HIDDEN for c in CASES[1:] if c != "leader"}, leader=FORBIDDEN)
 
 # endpoint -> method -> case -> expected outcome
 ACCESS: dict[str, dict[str, dict[str, str]]] = {
@@ -85,6 +87,13 @@ ACCESS: dict[str, dict[str, dict[str, str]]] = {
     "digests.preview": {"GET": ANY_USER},
     "digests.admin_deliveries": {"GET": ADMIN_ONLY},
     "digests.admin_retry": {"POST": ADMIN_ONLY},
+    "ledger.import_upload": {"GET": CREATORS, "POST": CREATORS},
+    # Uploads are stored per user: an unknown token is 404 for everyone allowed to import.
+    "ledger.import_apply": {"POST": UPLOAD_TOKEN},
+    "ledger.import_report": {"GET": UPLOAD_TOKEN},
+    "ledger.export": {"GET": ANY_USER},
+    "ledger.reports": {"GET": ANY_USER},
+    "ledger.report_download": {"GET": ANY_USER},
 }
 SKIPPED = {"static"}
 
@@ -148,6 +157,8 @@ def scene(world: Any, session: Any) -> dict[str, Any]:
         "proposal_id": proposal.id,
         "decision": "confirm",
         "code": "en",
+        "token": "x" * 32,
+        "fmt": "xlsx",
     }
     return {"users": users, "values": values, "lead": lead, "project": project}
 

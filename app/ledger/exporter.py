@@ -1,0 +1,379 @@
+"""Export filtered lists of leads and projects as ledgers (台账): .xlsx like offices keep, or CSV.
+
+The rows are exactly those of the list page with the same filters and the same user: the statement
+is :func:`app.pipeline.queries.filtered` (visibility included) with the eager loading and order of
+:func:`app.pipeline.queries.list_page_stmt`, so an export runs a fixed number of queries whatever
+the row count. Rows are streamed (``yield_per``) into a write-only openpyxl workbook or a CSV
+writer, so memory stays flat for a hundred thousand rows.
+
+The workbook has a title row merged across the columns, a header row in Chinese, amounts in 亿元
+as numbers shown with two decimals, dates as real dates, credit codes as text and a frozen header.
+Text that a spreadsheet could take for a formula (starting with =, +, -, @, tab or carriage
+return) is stored as a string cell in the workbook and prefixed with a single quote in the CSV.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import shutil
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from sqlalchemy.orm import Session
+
+from app.auth.models import User
+from app.core.timeutil import today_local
+from app.pipeline.flags import load_thresholds
+from app.pipeline.models import Lead, Project
+from app.pipeline.queries import ListFilters, filtered, list_page_stmt
+
+__all__ = [
+    "EXPORT_COLUMNS",
+    "EXPORT_FORMATS",
+    "EXPORT_KINDS",
+    "Column",
+    "export_filename",
+    "export_ledger",
+    "export_title",
+]
+
+EXPORT_KINDS = ("leads", "projects")
+EXPORT_FORMATS = ("xlsx", "csv")
+#: How many rows are fetched from the database at a time.
+BATCH_SIZE = 1000
+
+MODELS: dict[str, type[Lead] | type[Project]] = {"leads": Lead, "projects": Project}
+KIND_LABELS = {"leads": "线索", "projects": "项目"}
+MIME_TYPES = {
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "csv": "text/csv; charset=utf-8",
+}
+
+# Text starting with one of these may be run as a formula by a spreadsheet (OWASP CSV injection).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# Characters XML 1.0 cannot carry at all; openpyxl refuses them, so they are dropped.
+_ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_CENT = Decimal("0.01")
+
+# Kinds of column value. LABEL values are enums with a translated ``label``, looked up once.
+TEXT, CODE, AMOUNT, DATE, LABEL = "text", "code", "amount", "date", "label"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a ledger: its header, its kind of value, its width and how to read it."""
+
+    header: str
+    kind: str
+    width: float
+    get: Callable[[Any], Any]
+
+
+def _chain(record: Lead | Project) -> str | None:
+    return record.chain_link.chain.name if record.chain_link else None
+
+
+def _link(record: Lead | Project) -> str | None:
+    return record.chain_link.name if record.chain_link else None
+
+
+def _common_head(name_header: str, name: Callable[[Any], Any]) -> list[Column]:
+    return [
+        Column(name_header, TEXT, 32, name),
+        Column("企业名称", TEXT, 32, lambda r: r.enterprise.name if r.enterprise else None),
+        Column(
+            "统一社会信用代码",
+            CODE,
+            22,
+            lambda r: r.enterprise.credit_code if r.enterprise else None,
+        ),
+        Column("所属园区", TEXT, 18, lambda r: r.park.name if r.park else None),
+        Column("产业链", TEXT, 12, _chain),
+        Column("产业链环节", TEXT, 16, _link),
+        Column("阶段", LABEL, 8, lambda r: r.stage),
+        Column("阶段日期", DATE, 12, lambda r: r.stage_since),
+    ]
+
+
+def _milestones() -> list[Column]:
+    return [
+        Column("签约日期", DATE, 12, lambda r: r.signed_on),
+        Column("开工日期", DATE, 12, lambda r: r.construction_on),
+        Column("投产日期", DATE, 12, lambda r: r.production_on),
+        Column("达产日期", DATE, 12, lambda r: r.full_production_on),
+    ]
+
+
+def _common_tail() -> list[Column]:
+    return [
+        Column("最近联系", DATE, 12, lambda r: r.last_contact_on),
+        Column("下一步工作", TEXT, 24, lambda r: r.next_step),
+        Column("下一步日期", DATE, 12, lambda r: r.next_step_due),
+        Column("负责人", TEXT, 10, lambda r: r.owner.full_name if r.owner else None),
+        Column("备注", TEXT, 40, lambda r: r.description),
+    ]
+
+
+#: The columns of each kind of ledger after the leading 序号 column, in order.
+EXPORT_COLUMNS: dict[str, tuple[Column, ...]] = {
+    "leads": tuple(
+        [
+            *_common_head("线索名称", lambda r: r.title),
+            Column("预计投资（亿元）", AMOUNT, 16, lambda r: r.estimated_investment),
+            Column("线索来源", LABEL, 12, lambda r: r.source),
+            *_milestones(),
+            *_common_tail(),
+        ]
+    ),
+    "projects": tuple(
+        [
+            *_common_head("项目名称", lambda r: r.name),
+            Column("总投资（亿元）", AMOUNT, 16, lambda r: r.total_investment),
+            Column("固定资产投资（亿元）", AMOUNT, 20, lambda r: r.fixed_asset_investment),
+            *_milestones(),
+            Column("计划开工日期", DATE, 14, lambda r: r.planned_construction_on),
+            Column("计划投产日期", DATE, 14, lambda r: r.planned_production_on),
+            *_common_tail(),
+        ]
+    ),
+}
+SERIAL_HEADER = "序号"
+
+
+def headers(kind: str) -> list[str]:
+    """Return the header row of a ledger of *kind*."""
+    return [SERIAL_HEADER, *(c.header for c in EXPORT_COLUMNS[kind])]
+
+
+def export_title(kind: str, today: dt.date | None = None) -> str:
+    """Return the title row, e.g. "线索台账（导出于 2026-11-27）"."""
+    day = today or today_local()
+    return f"{KIND_LABELS[kind]}台账（导出于 {day:%Y-%m-%d}）"
+
+
+def export_filename(kind: str, fmt: str, today: dt.date | None = None) -> str:
+    """Return a download file name, e.g. "项目台账-20261127.xlsx"."""
+    day = today or today_local()
+    return f"{KIND_LABELS[kind]}台账-{day:%Y%m%d}.{fmt}"
+
+
+def _check(kind: str, fmt: str) -> None:
+    if kind not in EXPORT_KINDS:
+        raise ValueError(f"unknown export kind: {kind!r} (expected one of {EXPORT_KINDS})")
+    if fmt not in EXPORT_FORMATS:
+        raise ValueError(f"unknown export format: {fmt!r} (expected one of {EXPORT_FORMATS})")
+
+
+def _records(
+    session: Session, user: User, kind: str, filters: ListFilters
+) -> Iterator[Lead | Project]:
+    """Stream the visible, filtered records in list-page order (two queries in all)."""
+    model = MODELS[kind]
+    stmt = list_page_stmt(filtered(user, model, filters, load_thresholds(session)), model)
+    yield from session.execute(stmt.execution_options(yield_per=BATCH_SIZE)).scalars()
+
+
+def export_ledger(
+    session: Session,
+    user: User,
+    kind: str,
+    filters: ListFilters,
+    fmt: str,
+    today: dt.date | None = None,
+) -> bytes:
+    """Return the ledger of the *kind* records *user* sees under *filters*, as xlsx or CSV bytes.
+
+    *kind* is "leads" or "projects", *fmt* "xlsx" or "csv"; anything else raises ValueError.
+    """
+    _check(kind, fmt)
+    records = _records(session, user, kind, filters)
+    if fmt == "csv":
+        return _write_csv(kind, records)
+    return _write_xlsx(kind, records, export_title(kind, today))
+
+
+# --- values ---------------------------------------------------------------------------------
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return str(value)
+
+
+def is_formula_like(text: str) -> bool:
+    """Return whether a spreadsheet could read *text* as a formula."""
+    return text.startswith(FORMULA_PREFIXES)
+
+
+def csv_safe(text: str) -> str:
+    """Neutralise a text cell for CSV: formula-like text gets a leading single quote (OWASP)."""
+    return "'" + text if is_formula_like(text) else text
+
+
+def amount_2(amount: Decimal) -> str:
+    """Write an amount in 亿元 with exactly two decimals, half up, no separators ("12.50")."""
+    rounded = amount.quantize(_CENT, rounding=ROUND_HALF_UP)
+    if rounded == 0:
+        rounded = abs(rounded)
+    return f"{rounded:f}"
+
+
+# --- CSV ------------------------------------------------------------------------------------
+
+
+class _Labels(dict):
+    """Translated labels of enum members, each looked up once per export."""
+
+    def __missing__(self, member: Any) -> str:
+        label = self[member] = str(member.label)
+        return label
+
+
+def _csv_cell(column: Column, value: Any, labels: _Labels) -> str:
+    if value is None:
+        return ""
+    if column.kind == LABEL:
+        return csv_safe(labels[value])
+    if column.kind == AMOUNT:
+        return amount_2(value)
+    if column.kind == DATE:
+        return value.isoformat()
+    return csv_safe(str(value))
+
+
+def _write_csv(kind: str, records: Iterable[Lead | Project]) -> bytes:
+    columns = EXPORT_COLUMNS[kind]
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(headers(kind))
+    labels = _Labels()
+    for serial, record in enumerate(records, start=1):
+        writer.writerow([serial, *(_csv_cell(c, c.get(record), labels) for c in columns)])
+    return out.getvalue().encode("utf-8-sig")
+
+
+# --- xlsx -----------------------------------------------------------------------------------
+
+_TITLE_FONT = Font(bold=True, size=14)
+_HEADER_FONT = Font(bold=True)
+_HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+_CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
+
+
+class _XlsxCells:
+    """Turn values into write-only cells with the right type and number format."""
+
+    def __init__(self, ws: Any) -> None:
+        self.ws = ws
+        self.saw_carriage_return = False
+        self.labels = _Labels()
+
+    def text(self, value: str) -> Any:
+        value = _ILLEGAL_XML.sub("", value)
+        if "\r" in value:
+            self.saw_carriage_return = True
+        if not is_formula_like(value) and "\r" not in value:
+            return value  # a plain string: openpyxl stores it as a string cell
+        cell = WriteOnlyCell(self.ws, value=value)
+        # openpyxl takes text starting with "=" for a formula: force a string cell.
+        cell.data_type = "s"
+        return cell
+
+    def code(self, value: str) -> Any:
+        cell = WriteOnlyCell(self.ws, value=_ILLEGAL_XML.sub("", value))
+        cell.data_type = "s"
+        cell.number_format = "@"
+        return cell
+
+    def amount(self, value: Decimal) -> Any:
+        cell = WriteOnlyCell(self.ws, value=value)
+        cell.number_format = "0.00"
+        return cell
+
+    def date(self, value: dt.date) -> Any:
+        cell = WriteOnlyCell(self.ws, value=value)
+        cell.number_format = "yyyy-mm-dd"
+        return cell
+
+    def convert(self, column: Column, value: Any) -> Any:
+        if value is None:
+            return None
+        if column.kind == AMOUNT:
+            return self.amount(value)
+        if column.kind == DATE:
+            return self.date(value)
+        if column.kind == CODE:
+            return self.code(str(value))
+        if column.kind == LABEL:
+            return self.text(self.labels[value])
+        return self.text(str(value))
+
+
+def _write_xlsx(kind: str, records: Iterable[Lead | Project], title: str) -> bytes:
+    columns = EXPORT_COLUMNS[kind]
+    names = headers(kind)
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(f"{KIND_LABELS[kind]}台账")
+    last = get_column_letter(len(names))
+    ws.column_dimensions["A"].width = 6
+    for index, column in enumerate(columns, start=2):
+        ws.column_dimensions[get_column_letter(index)].width = column.width
+    ws.freeze_panes = "A3"
+    ws.merged_cells.add(f"A1:{last}1")
+    ws.row_dimensions[1].height = 28
+    ws.print_title_rows = "1:2"
+
+    title_cell = WriteOnlyCell(ws, value=title)
+    title_cell.data_type = "s"
+    title_cell.font = _TITLE_FONT
+    title_cell.alignment = Alignment(horizontal="center", vertical="center")
+    ws.append([title_cell])
+
+    header_cells = []
+    for name in names:
+        cell = WriteOnlyCell(ws, value=name)
+        cell.font = _HEADER_FONT
+        cell.fill = _HEADER_FILL
+        cell.alignment = _CENTER
+        header_cells.append(cell)
+    ws.append(header_cells)
+
+    cells = _XlsxCells(ws)
+    for serial, record in enumerate(records, start=1):
+        ws.append([serial, *(cells.convert(c, c.get(record)) for c in columns)])
+
+    out = io.BytesIO()
+    wb.save(out)
+    if cells.saw_carriage_return:
+        return _keep_carriage_returns(out.getvalue())
+    return out.getvalue()
+
+
+def _keep_carriage_returns(data: bytes) -> bytes:
+    """Write raw carriage returns of the worksheets as ``&#13;``.
+
+    XML readers turn a raw CR into LF; the character reference survives. openpyxl's writer emits
+    no CR of its own, so every CR in a worksheet part comes from a cell value.
+    """
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            with source.open(info) as reader, target.open(info, "w") as writer:
+                if info.filename.startswith("xl/worksheets/"):
+                    while chunk := reader.read(1 << 20):
+                        writer.write(chunk.replace(b"\r", b"&#13;"))
+                else:
+                    shutil.copyfileobj(reader, writer)
+    return out.getvalue()
