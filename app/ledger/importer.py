@@ -41,6 +41,7 @@ from app.pipeline.lifecycle import (
     needs_confirmation,
     plan_move,
     skipped_stages,
+    stage_from_word,
 )
 from app.pipeline.models import Lead, LeadSource, Project
 
@@ -88,25 +89,6 @@ HEADERS: dict[str, tuple[str, ...]] = {
 _HEADER_INDEX = {name: key for key, names in HEADERS.items() for name in names}
 AMOUNT_FIELDS = ("total_investment", "fixed_asset_investment")
 DATE_FIELDS = ("signed_on", "construction_on", "production_on", "full_production_on")
-STAGE_WORDS: dict[str, Stage] = {
-    "线索": Stage.LEAD,
-    "接洽": Stage.CONTACTED,
-    "已接洽": Stage.CONTACTED,
-    "洽谈": Stage.NEGOTIATING,
-    "在谈": Stage.NEGOTIATING,
-    "签约": Stage.SIGNED,
-    "已签约": Stage.SIGNED,
-    "开工": Stage.CONSTRUCTION,
-    "在建": Stage.CONSTRUCTION,
-    "已开工": Stage.CONSTRUCTION,
-    "投产": Stage.PRODUCTION,
-    "已投产": Stage.PRODUCTION,
-    "达产": Stage.FULL_PRODUCTION,
-    "已达产": Stage.FULL_PRODUCTION,
-    "暂缓": Stage.ON_HOLD,
-    "终止": Stage.DROPPED,
-    **{s.value: s for s in Stage},
-}
 _DATE_RE = re.compile(r"(\d{4})\s*[-./年]\s*(\d{1,2})\s*[-./月]\s*(\d{1,2})\s*日?(?:\s+[\d:]+)?")
 _BRACKET_RE = re.compile(r"[(\[【].*?[)\]】]")
 _FORMULA_CELL_RE = re.compile(rb"<c\b[^>]*>(.*?)</c>", re.S)
@@ -370,7 +352,7 @@ def _parse_row(
                 value = None
                 if raw is not None:
                     word = re.sub(r"\s+", "", str(raw))
-                    value = STAGE_WORDS.get(word)
+                    value = stage_from_word(word)
                     if value is None:
                         raise ValueError(f"无法识别的阶段：{raw}")
             else:

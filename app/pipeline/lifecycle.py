@@ -53,6 +53,33 @@ STAGE_LABELS = {
     Stage.DROPPED: _p("stage", "终止"),
 }
 
+# How ledgers and people write each stage in Chinese (the labels above, and the usual variants).
+STAGE_WORDS: dict[str, Stage] = {
+    "线索": Stage.LEAD,
+    "接洽": Stage.CONTACTED,
+    "已接洽": Stage.CONTACTED,
+    "洽谈": Stage.NEGOTIATING,
+    "在谈": Stage.NEGOTIATING,
+    "签约": Stage.SIGNED,
+    "已签约": Stage.SIGNED,
+    "开工": Stage.CONSTRUCTION,
+    "在建": Stage.CONSTRUCTION,
+    "已开工": Stage.CONSTRUCTION,
+    "投产": Stage.PRODUCTION,
+    "已投产": Stage.PRODUCTION,
+    "达产": Stage.FULL_PRODUCTION,
+    "已达产": Stage.FULL_PRODUCTION,
+    "暂缓": Stage.ON_HOLD,
+    "终止": Stage.DROPPED,
+    **{s.value: s for s in Stage},
+}
+
+
+def stage_from_word(word: str) -> Stage | None:
+    """Return the stage a Chinese stage word (or a stage code) names, or None."""
+    return STAGE_WORDS.get(word.strip())
+
+
 MAIN_LINE: tuple[Stage, ...] = (
     Stage.LEAD,
     Stage.CONTACTED,
