@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
-from sqlalchemy import Boolean, Column, Enum, ForeignKey, String, Table
+from sqlalchemy import Boolean, Column, Enum, ForeignKey, Integer, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import Base, VersionedMixin, intpk
@@ -66,12 +66,23 @@ class User(UserMixin, VersionedMixin, Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     locale: Mapped[str | None] = mapped_column(String(16))
+    # Part of the id kept in every login session and remember-me cookie (see get_id): raising
+    # it (a new password) ends all of the user's existing sessions at their next request.
+    session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     parks: Mapped[list[Park]] = relationship(secondary=user_park, order_by="Park.sort_order")
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return self.active
+
+    def get_id(self) -> str:
+        """The id Flask-Login keeps in the session: the user and his session version."""
+        return f"{self.id}:{self.session_version}"
+
+    def end_sessions(self) -> None:
+        """End every existing login session of this user (at each one's next request)."""
+        self.session_version = (self.session_version or 1) + 1
 
     @property
     def park_ids(self) -> set[int]:

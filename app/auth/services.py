@@ -22,6 +22,7 @@ def configure_hasher(time_cost: int, memory_cost: int, parallelism: int) -> None
 
 
 MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 128
 
 
 class AccountError(UserError):
@@ -38,12 +39,35 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def check_password_policy(password: str) -> None:
-    """Refuse passwords that are too short or too simple."""
+# Passwords that guessing tries first; refused even though they pass the other rules.
+COMMON_PASSWORDS = frozenset(
+    {
+        "password1", "password123", "passw0rd", "p@ssw0rd", "p@ssword1", "qwer1234", "qwerty123",
+        "1qaz2wsx", "1q2w3e4r", "a1234567", "a12345678", "abc12345", "abcd1234", "admin123",
+        "admin@123", "root1234", "test1234", "iloveyou1", "woaini1314", "zxcv1234",
+    }
+)  # fmt: skip
+
+
+def check_password_policy(password: str, username: str | None = None) -> None:
+    """Refuse a password that is too short, of one kind of character only, a common one, or
+    one that contains the user name. Every place that sets a password calls this."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(_("密码至少需要%(n)d位。", n=MIN_PASSWORD_LENGTH), "password")
-    if password.isdigit() or password.isalpha():
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise AccountError(_("密码不能超过%(n)d位。", n=MAX_PASSWORD_LENGTH), "password")
+    kinds = (
+        any(c.isalpha() for c in password),
+        any(c.isdigit() for c in password),
+        any(not c.isalnum() for c in password),
+    )
+    if sum(kinds) < 2:
         raise AccountError(_("密码须同时包含字母和数字（或符号）。"), "password")
+    if password.lower() in COMMON_PASSWORDS:
+        raise AccountError(_("这个密码太常见，容易被猜中，请换一个。"), "password")
+    name = (username or "").strip().lower()
+    if len(name) >= 3 and name in password.lower():
+        raise AccountError(_("密码不能包含用户名。"), "password")
 
 
 def authenticate(session: Session, username: str, password: str) -> User | None:
@@ -79,7 +103,7 @@ def create_user(
         raise AccountError(_("用户名不能为空。"), "username")
     if session.scalar(select(User.id).where(func.lower(User.username) == username.lower())):
         raise AccountError(_("用户名“%(name)s”已被使用。", name=username), "username")
-    check_password_policy(password)
+    check_password_policy(password, username)
     parks = resolve_parks(session, park_codes or [])
     if role is Role.MANAGER and not parks:
         raise AccountError(_("园区负责人至少需要负责一个园区。"), "parks")
@@ -129,14 +153,17 @@ def update_user(
     user.parks = parks if role is Role.MANAGER else []
     user.email = email or None
     user.phone = phone or None
+    if user.active and not active:
+        user.end_sessions()
     user.active = active
     return user
 
 
 def set_password(user: User, password: str) -> None:
-    """Give *user* a new password after checking the policy."""
-    check_password_policy(password)
+    """Give *user* a new password after checking the policy; his other sessions end."""
+    check_password_policy(password, user.username)
     user.password_hash = hash_password(password)
+    user.end_sessions()
 
 
 def officers_and_managers(session: Session, active_only: bool = True) -> list[User]:

@@ -32,9 +32,19 @@ login_manager.login_message_category = "warning"
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
+def load_user(session_id: str) -> User | None:
+    """The user of a session or remember-me cookie, while it is still valid.
+
+    The stored id is "user id:session version" (`User.get_id`): a session from before a password
+    change, or of a disabled account, is refused at once and its holder must log in again.
+    """
+    user_id, _sep, version = session_id.partition(":")
+    if not user_id.isdigit() or not version.isdigit():
+        return None
     user = db.session.get(User, int(user_id))
-    return user if user is not None and user.active else None
+    if user is None or not user.active or user.session_version != int(version):
+        return None
+    return user
 
 
 def home_url() -> str:
@@ -87,6 +97,8 @@ def profile():
         else:
             ok, _result = attempt(form, lambda: set_password(current_user, form.password.data))
             if ok:
+                # Every other session of the user ended; this one continues under the new id.
+                login_user(current_user._get_current_object())
                 flash(_("密码已修改。"), "success")
                 return redirect(url_for("auth.profile"))
     return render_template("auth/profile.html", form=form)
