@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 from decimal import Decimal
 from typing import Any
 
@@ -60,43 +61,84 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
+@functools.cache
+def _audited_columns(model: Any) -> tuple[str, ...]:
+    """The column attributes of *model* whose changes are logged, in mapper order."""
+    skip = NOT_AUDITED | set(getattr(model, "__audit_exclude__", ()))
+    return tuple(attr.key for attr in inspect(model).column_attrs if attr.key not in skip)
+
+
 def _changes(obj: Any) -> list[tuple[str, str | None, str | None]]:
     state = inspect(obj)
-    skip = NOT_AUDITED | set(getattr(obj, "__audit_exclude__", ()))
     out = []
-    for attr in state.mapper.column_attrs:
-        if attr.key in skip:
-            continue
-        hist = state.attrs[attr.key].history
+    for key in _audited_columns(type(obj)):
+        hist = state.attrs[key].history
         if not hist.has_changes():
             continue
         old = _text(hist.deleted[0]) if hist.deleted else None
         new = _text(hist.added[0]) if hist.added else None
         if old != new:
-            out.append((attr.key, old, new))
+            out.append((key, old, new))
     return out
 
 
-@event.listens_for(Session, "after_flush")
-def _write_audit_rows(session: Session, flush_context: Any) -> None:
-    base = {
+def audit_base(session: Session) -> dict[str, Any]:
+    """The part of an audit row that is the same for every change of one flush (or bulk write)."""
+    return {
         "at": utcnow(),
         "actor_id": session.info.get("actor_id"),
         "source": session.info.get("audit_source", "system"),
     }
 
+
+def audit_row(
+    base: dict[str, Any],
+    entity: str,
+    entity_id: int,
+    action: str,
+    field: str | None = None,
+    old: str | None = None,
+    new: str | None = None,
+) -> dict[str, Any]:
+    """One row of ``audit_log`` as the hook writes it."""
+    return {
+        **base,
+        "entity": entity,
+        "entity_id": entity_id,
+        "action": action,
+        "field": field,
+        "old_value": old,
+        "new_value": new,
+    }
+
+
+def column_changes(
+    model: Any, old: dict[str, Any], new: dict[str, Any]
+) -> list[tuple[str, str | None, str | None]]:
+    """Bulk form of the hook's comparison: the audited columns of *model* that differ.
+
+    *old* and *new* map column attributes to values (a missing key is ``None``). Gives the
+    (field, old text, new text) rows the hook would log for an object changed from *old* to
+    *new*, in the same order, for writers that insert rows without the ORM (ledger import).
+    """
+    given = old.keys() | new.keys()
+    out = []
+    for key in _audited_columns(model):
+        if key in given:
+            before, after = _text(old.get(key)), _text(new.get(key))
+            if before != after:
+                out.append((key, before, after))
+    return out
+
+
+@event.listens_for(Session, "after_flush")
+def _write_audit_rows(session: Session, flush_context: Any) -> None:
+    base = audit_base(session)
+
     def row(
         obj: Any, action: str, field: str | None = None, old: Any = None, new: Any = None
     ) -> dict[str, Any]:
-        return {
-            **base,
-            "entity": obj.__tablename__,
-            "entity_id": obj.id,
-            "action": action,
-            "field": field,
-            "old_value": old,
-            "new_value": new,
-        }
+        return audit_row(base, obj.__tablename__, obj.id, action, field, old, new)
 
     def audited(objects: Any) -> list[Any]:
         return [obj for obj in objects if getattr(obj, "__audited__", False)]

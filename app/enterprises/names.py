@@ -8,6 +8,7 @@ compared; :func:`similarity` and :func:`is_similar` compare two names through th
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from difflib import SequenceMatcher
@@ -172,6 +173,7 @@ def _strip_cjk_affixes(key: str) -> str:
             return key
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def normalize_name(name: str) -> str:
     """Reduce an enterprise name to a key for comparison.
 

@@ -3,8 +3,9 @@
 The rows are exactly those of the list page with the same filters and the same user: the statement
 is :func:`app.pipeline.queries.filtered` (visibility included) with the eager loading and order of
 :func:`app.pipeline.queries.list_page_stmt`, so an export runs a fixed number of queries whatever
-the row count. Rows are streamed (``yield_per``) into a write-only openpyxl workbook or a CSV
-writer, so memory stays flat for a hundred thousand rows.
+the row count. Rows are streamed (``yield_per``) into an XlsxWriter workbook in constant-memory
+mode (about twice as fast as openpyxl's write-only mode) or a CSV writer, so memory stays flat
+for a hundred thousand rows.
 
 The workbook has a title row merged across the columns, a header row in Chinese, amounts in 亿元
 as numbers shown with two decimals, dates as real dates, credit codes as text and a frozen header.
@@ -25,10 +26,6 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
@@ -61,9 +58,10 @@ MIME_TYPES = {
 
 # Text starting with one of these may be run as a formula by a spreadsheet (OWASP CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-# Characters XML 1.0 cannot carry at all; openpyxl refuses them, so they are dropped.
+# Characters XML 1.0 cannot carry at all (and spreadsheet readers refuse): they are dropped.
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _CENT = Decimal("0.01")
+_ESCAPED_CR = re.compile(rb"(?<!_x005F)_x000D_")
 
 # Kinds of column value. LABEL values are enums with a translated ``label``, looked up once.
 TEXT, CODE, AMOUNT, DATE, LABEL = "text", "code", "amount", "date", "label"
@@ -265,106 +263,78 @@ def _write_csv(kind: str, records: Iterable[Lead | Project]) -> bytes:
 
 # --- xlsx -----------------------------------------------------------------------------------
 
-_TITLE_FONT = Font(bold=True, size=14)
-_HEADER_FONT = Font(bold=True)
-_HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
-_CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
-
-
-class _XlsxCells:
-    """Turn values into write-only cells with the right type and number format."""
-
-    def __init__(self, ws: Any) -> None:
-        self.ws = ws
-        self.saw_carriage_return = False
-        self.labels = _Labels()
-
-    def text(self, value: str) -> Any:
-        value = _ILLEGAL_XML.sub("", value)
-        if "\r" in value:
-            self.saw_carriage_return = True
-        if not is_formula_like(value) and "\r" not in value:
-            return value  # a plain string: openpyxl stores it as a string cell
-        cell = WriteOnlyCell(self.ws, value=value)
-        # openpyxl takes text starting with "=" for a formula: force a string cell.
-        cell.data_type = "s"
-        return cell
-
-    def code(self, value: str) -> Any:
-        cell = WriteOnlyCell(self.ws, value=_ILLEGAL_XML.sub("", value))
-        cell.data_type = "s"
-        cell.number_format = "@"
-        return cell
-
-    def amount(self, value: Decimal) -> Any:
-        cell = WriteOnlyCell(self.ws, value=value)
-        cell.number_format = "0.00"
-        return cell
-
-    def date(self, value: dt.date) -> Any:
-        cell = WriteOnlyCell(self.ws, value=value)
-        cell.number_format = "yyyy-mm-dd"
-        return cell
-
-    def convert(self, column: Column, value: Any) -> Any:
-        if value is None:
-            return None
-        if column.kind == AMOUNT:
-            return self.amount(value)
-        if column.kind == DATE:
-            return self.date(value)
-        if column.kind == CODE:
-            return self.code(str(value))
-        if column.kind == LABEL:
-            return self.text(self.labels[value])
-        return self.text(str(value))
+# XlsxWriter formats, as keyword dictionaries (a format object belongs to one workbook).
+_TITLE = {"bold": True, "font_size": 14, "align": "center", "valign": "vcenter"}
+_HEADER = {
+    "bold": True,
+    "bg_color": "#DDEBF7",
+    "pattern": 1,
+    "align": "center",
+    "valign": "vcenter",
+    "text_wrap": True,
+}
 
 
 def _write_xlsx(kind: str, records: Iterable[Lead | Project], title: str) -> bytes:
+    """Write the ledger with XlsxWriter in constant-memory mode (one row in memory at a time).
+
+    Every text is written with ``write_string``, which never makes a formula of it, whatever it
+    starts with; credit codes get the text format "@", amounts "0.00", dates "yyyy-mm-dd".
+    """
+    import xlsxwriter
+
     columns = EXPORT_COLUMNS[kind]
     names = headers(kind)
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(f"{KIND_LABELS[kind]}台账")
-    last = get_column_letter(len(names))
-    ws.column_dimensions["A"].width = 6
-    for index, column in enumerate(columns, start=2):
-        ws.column_dimensions[get_column_letter(index)].width = column.width
-    ws.freeze_panes = "A3"
-    ws.merged_cells.add(f"A1:{last}1")
-    ws.row_dimensions[1].height = 28
-    ws.print_title_rows = "1:2"
-
-    title_cell = WriteOnlyCell(ws, value=title)
-    title_cell.data_type = "s"
-    title_cell.font = _TITLE_FONT
-    title_cell.alignment = Alignment(horizontal="center", vertical="center")
-    ws.append([title_cell])
-
-    header_cells = []
-    for name in names:
-        cell = WriteOnlyCell(ws, value=name)
-        cell.font = _HEADER_FONT
-        cell.fill = _HEADER_FILL
-        cell.alignment = _CENTER
-        header_cells.append(cell)
-    ws.append(header_cells)
-
-    cells = _XlsxCells(ws)
-    for serial, record in enumerate(records, start=1):
-        ws.append([serial, *(cells.convert(c, c.get(record)) for c in columns)])
-
     out = io.BytesIO()
-    wb.save(out)
-    if cells.saw_carriage_return:
+    wb = xlsxwriter.Workbook(out, {"constant_memory": True, "in_memory": False})
+    ws = wb.add_worksheet(f"{KIND_LABELS[kind]}台账")
+    code_format = wb.add_format({"num_format": "@"})
+    amount_format = wb.add_format({"num_format": "0.00"})
+    date_format = wb.add_format({"num_format": "yyyy-mm-dd"})
+    ws.set_column(0, 0, 6)
+    for index, column in enumerate(columns, start=1):
+        ws.set_column(index, index, column.width)
+    ws.freeze_panes(2, 0)
+    ws.repeat_rows(0, 1)
+    ws.set_row(0, 28)
+    ws.merge_range(0, 0, 0, len(names) - 1, title, wb.add_format(_TITLE))
+    header_format = wb.add_format(_HEADER)
+    for col, name in enumerate(names):
+        ws.write_string(1, col, name, header_format)
+
+    labels = _Labels()
+    saw_carriage_return = False
+    write_string, write_number, write_datetime = ws.write_string, ws.write_number, ws.write_datetime
+    for row, record in enumerate(records, start=2):
+        write_number(row, 0, row - 1)
+        for col, column in enumerate(columns, start=1):
+            value = column.get(record)
+            if value is None:
+                continue
+            kind_ = column.kind
+            if kind_ == AMOUNT:
+                write_number(row, col, float(value), amount_format)
+            elif kind_ == DATE:
+                write_datetime(row, col, value, date_format)
+            else:
+                text = labels[value] if kind_ == LABEL else str(value)
+                text = _ILLEGAL_XML.sub("", text)
+                if "\r" in text:
+                    saw_carriage_return = True
+                write_string(row, col, text, code_format if kind_ == CODE else None)
+    wb.close()
+    if saw_carriage_return:
         return _keep_carriage_returns(out.getvalue())
     return out.getvalue()
 
 
 def _keep_carriage_returns(data: bytes) -> bytes:
-    """Write raw carriage returns of the worksheets as ``&#13;``.
+    """Write the carriage returns of the worksheets' texts as ``&#13;``.
 
-    XML readers turn a raw CR into LF; the character reference survives. openpyxl's writer emits
-    no CR of its own, so every CR in a worksheet part comes from a cell value.
+    XlsxWriter writes a CR as Excel's escape ``_x000D_`` (a typed "_x000D_" becomes
+    "_x005F_x000D_"), which Excel reads back but other readers (openpyxl) keep as it is; a raw CR
+    would become LF in any XML reader. The character reference survives both. XlsxWriter writes
+    texts inline in constant-memory mode and no CR of its own.
     """
     source = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()
@@ -372,8 +342,7 @@ def _keep_carriage_returns(data: bytes) -> bytes:
         for info in source.infolist():
             with source.open(info) as reader, target.open(info, "w") as writer:
                 if info.filename.startswith("xl/worksheets/"):
-                    while chunk := reader.read(1 << 20):
-                        writer.write(chunk.replace(b"\r", b"&#13;"))
+                    writer.write(_ESCAPED_CR.sub(b"&#13;", reader.read().replace(b"\r", b"&#13;")))
                 else:
                     shutil.copyfileobj(reader, writer)
     return out.getvalue()

@@ -13,12 +13,16 @@ import io
 import re
 import unicodedata
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.exc import StaleDataError
 
 from app.auth.models import Role, User
 from app.core.audit import set_actor
@@ -28,7 +32,8 @@ from app.core.timeutil import today_local
 from app.enterprises.credit_code import CreditCodeError, validate_credit_code
 from app.enterprises.models import Enterprise
 from app.enterprises.names import normalize_name
-from app.enterprises.services import NAME_MAX, create_enterprise
+from app.enterprises.services import NAME_MAX
+from app.ledger.bulk import BATCH_SIZE, gc_paused, write_new_records
 from app.parks.models import Chain, ChainLink, Park
 from app.pipeline import services, visibility
 from app.pipeline.lifecycle import (
@@ -43,7 +48,7 @@ from app.pipeline.lifecycle import (
     skipped_stages,
     stage_from_word,
 )
-from app.pipeline.models import Lead, LeadSource, Project
+from app.pipeline.models import Lead, Project, ProposalStatus, StageProposal
 
 __all__ = [
     "CREATE",
@@ -83,12 +88,13 @@ HEADERS: dict[str, tuple[str, ...]] = {
     "construction_on": ("开工时间", "开工日期"),
     "production_on": ("投产时间", "投产日期"),
     "full_production_on": ("达产时间", "达产日期"),
+    "stage_on": ("阶段日期", "阶段时间", "进展日期", "阶段变更日期"),
     "owner": ("招商专员", "责任人", "负责人", "招商人员"),
     "note": ("备注", "说明"),
 }
 _HEADER_INDEX = {name: key for key, names in HEADERS.items() for name in names}
 AMOUNT_FIELDS = ("total_investment", "fixed_asset_investment")
-DATE_FIELDS = ("signed_on", "construction_on", "production_on", "full_production_on")
+DATE_FIELDS = ("signed_on", "construction_on", "production_on", "full_production_on", "stage_on")
 _DATE_RE = re.compile(r"(\d{4})\s*[-./年]\s*(\d{1,2})\s*[-./月]\s*(\d{1,2})\s*日?(?:\s+[\d:]+)?")
 _BRACKET_RE = re.compile(r"[(\[【].*?[)\]】]")
 _FORMULA_CELL_RE = re.compile(rb"<c\b[^>]*>(.*?)</c>", re.S)
@@ -190,7 +196,7 @@ def _check_zip(data: bytes, max_uncompressed: int) -> None:
                     )
 
 
-def _read_frame(data: bytes, filename: str, max_uncompressed: int) -> list[list[Any]]:
+def _read_frame(data: bytes, filename: str, max_uncompressed: int) -> Any:
     import pandas as pd
 
     name = filename.lower()
@@ -230,7 +236,7 @@ def _read_frame(data: bytes, filename: str, max_uncompressed: int) -> list[list[
                     "该文件已加密（设置了打开密码），请取消密码后再导入。"
                 ) from None
             raise LedgerFileError("无法读取该表格文件，文件可能已损坏或加密。") from None
-    return [[_cell(v) for v in row] for row in frame.itertuples(index=False, name=None)]
+    return frame
 
 
 def _find_header(rows: list[list[Any]]) -> tuple[int, dict[str, int], dict[str, str]]:
@@ -255,6 +261,7 @@ def _find_header(rows: list[list[Any]]) -> tuple[int, dict[str, int], dict[str, 
     return best[0], best[2], best[3]
 
 
+@gc_paused
 def read_ledger(
     data: bytes, filename: str, *, max_bytes: int, max_rows: int, max_uncompressed: int
 ) -> ParsedLedger:
@@ -268,22 +275,96 @@ def read_ledger(
         raise LedgerFileError("只能导入 .xlsx、.xls 或 .csv 格式的表格文件。")
     if not data.strip():
         raise LedgerFileError("文件是空的，没有可导入的内容。")
-    rows = _read_frame(data, filename, max_uncompressed)
-    if not any(any(v is not None for v in row) for row in rows):
+    frame = _read_frame(data, filename, max_uncompressed)
+    # Each column is read once per distinct value (pandas factorize), then spread over its rows.
+    cleaned = [_Column(frame.iloc[:, i]) for i in range(frame.shape[1])]
+    present = np.zeros(frame.shape[0], dtype=bool)
+    for column in cleaned:
+        present |= column.present
+    if not present.any():
         raise LedgerFileError("文件是空的，没有可导入的内容。")
-    header_index, columns, units = _find_header(rows)
-    headers = [str(v) if v is not None else "" for v in rows[header_index]]
+    top = [[c.value(i) for c in cleaned] for i in range(min(HEADER_SCAN_ROWS, frame.shape[0]))]
+    header_index, columns, units = _find_header(top)
+    headers = [str(v) if v is not None else "" for v in top[header_index]]
     kind = "projects" if "project_name" in columns else "leads"
-    parsed: list[ParsedRow] = []
-    for offset, cells in enumerate(rows[header_index + 1 :], start=header_index + 2):
-        if not any(v is not None for v in cells):
-            continue
-        parsed.append(_parse_row(offset, cells, columns, units))
-        if len(parsed) > max_rows:
-            raise LedgerFileError(f"数据行过多，上限为{max_rows}行，请拆分后导入。")
-    if not parsed:
+    present[: header_index + 1] = False
+    indexes = np.flatnonzero(present)
+    if len(indexes) > max_rows:
+        raise LedgerFileError(f"数据行过多，上限为{max_rows}行，请拆分后导入。")
+    if not len(indexes):
         raise LedgerFileError("表格只有表头，没有数据行。")
+    fields = [
+        (key, cleaned[col].parsed(key, units.get(key, UNIT_YI))) for key, col in columns.items()
+    ]
+    raw = frame.to_numpy(dtype=object)
+    parsed: list[ParsedRow] = []
+    for index in indexes.tolist():
+        row = ParsedRow(index + 1, _Cells(raw[index]))
+        values, errors = row.values, row.errors
+        for key, (results, failed) in fields:
+            result = results[index]
+            if failed[index]:
+                errors.append(result)
+            else:
+                values[key] = result
+        parsed.append(row)
     return ParsedLedger(kind, header_index + 1, headers, columns, units, parsed)
+
+
+class _Cells(Sequence):
+    """The original cells of a row, as the report workbook shows them (cleaned when read)."""
+
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+
+    def __len__(self) -> int:
+        return len(self.raw)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [_cell(v) for v in self.raw[index]]
+        return _cell(self.raw[index])
+
+    def __eq__(self, other: object) -> bool:
+        return list(self) == list(other) if isinstance(other, Sequence) else NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class _Column:
+    """One column of the sheet, factorized: each distinct value is cleaned and parsed once."""
+
+    def __init__(self, series: Any) -> None:
+        import pandas as pd
+
+        codes, uniques = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=True)
+        # The last entry stands for pandas' missing values (code -1).
+        self.codes = codes
+        self.uniques = [_cell(v) for v in uniques] + [None]
+        self.present = np.array([v is not None for v in self.uniques], dtype=bool)[codes]
+
+    def value(self, index: int) -> Any:
+        return self.uniques[self.codes[index]]
+
+    def parsed(self, key: str, unit: str) -> tuple[Any, Any]:
+        """(values, failed): per row the typed value, or the error message where *failed*."""
+        results: list[Any] = []
+        failed: list[bool] = []
+        for raw in self.uniques:
+            try:
+                results.append(_parse_value(key, raw, unit))
+                failed.append(False)
+            except AmountError as exc:
+                results.append(exc.message)
+                failed.append(True)
+            except ValueError as exc:
+                results.append(str(exc))
+                failed.append(True)
+        values = np.empty(len(results), dtype=object)
+        values[:] = results
+        return values[self.codes], np.array(failed, dtype=bool)[self.codes]
 
 
 def parse_date(value: Any) -> dt.date | None:
@@ -332,39 +413,25 @@ def _parse_credit_code(value: Any) -> str | None:
         raise ValueError(f"统一社会信用代码有误：{exc.message}") from None
 
 
-def _parse_row(
-    number: int, cells: list[Any], columns: dict[str, int], units: dict[str, str]
-) -> ParsedRow:
-    row = ParsedRow(number, cells)
-    for key, col in columns.items():
-        raw = cells[col] if col < len(cells) else None
+def _parse_value(key: str, raw: Any, unit: str) -> Any:
+    """The typed value of one cell of column *key*; AmountError or ValueError if unreadable."""
+    if key in AMOUNT_FIELDS:
+        return parse_amount(raw, unit)
+    if key in DATE_FIELDS:
         try:
-            if key in AMOUNT_FIELDS:
-                value: Any = parse_amount(raw, units.get(key, UNIT_YI))
-            elif key in DATE_FIELDS:
-                try:
-                    value = parse_date(raw)
-                except (ValueError, OverflowError):
-                    raise ValueError(f"无法识别的日期：{raw}") from None
-            elif key == "credit_code":
-                value = _parse_credit_code(raw)
-            elif key == "stage":
-                value = None
-                if raw is not None:
-                    word = re.sub(r"\s+", "", str(raw))
-                    value = stage_from_word(word)
-                    if value is None:
-                        raise ValueError(f"无法识别的阶段：{raw}")
-            else:
-                value = None if raw is None else re.sub(r"\s+", " ", str(raw)).strip() or None
-        except AmountError as exc:
-            row.errors.append(exc.message)
-            continue
-        except ValueError as exc:
-            row.errors.append(str(exc))
-            continue
-        row.values[key] = value
-    return row
+            return parse_date(raw)
+        except (ValueError, OverflowError):
+            raise ValueError(f"无法识别的日期：{raw}") from None
+    if key == "credit_code":
+        return _parse_credit_code(raw)
+    if key == "stage":
+        if raw is None:
+            return None
+        value = stage_from_word(re.sub(r"\s+", "", str(raw)))
+        if value is None:
+            raise ValueError(f"无法识别的阶段：{raw}")
+        return value
+    return None if raw is None else re.sub(r"\s+", " ", str(raw)).strip() or None
 
 
 # --- planning ---------------------------------------------------------------------------------
@@ -422,11 +489,14 @@ def _chunks(values: list[Any], size: int = 500):
 
 
 class _Lookups:
-    """Reference data read once per plan: parks, chain links, users."""
+    """Reference data read once per plan: parks, chain links, users, stage labels."""
 
     def __init__(self, session: Session) -> None:
+        self.labels = {stage: stage.label for stage in Stage}
         self.parks: dict[str, Park] = {}
+        self.park_names: dict[int, str] = {}
         for park in session.scalars(select(Park)):
+            self.park_names[park.id] = park.name
             self.parks[park.name] = park
             self.parks[park.code.upper()] = park
         self.links: dict[str, list[ChainLink]] = {}
@@ -436,7 +506,10 @@ class _Lookups:
                 for key in (link.name, f"{chain.name}·{link.name}", f"{chain.name}{link.name}"):
                     self.links.setdefault(key, []).append(link)
         self.users: dict[str, list[User]] = {}
+        self._user_by_text: dict[str, User | None] = {}
+        self.user_names: dict[int, str] = {}
         for user in session.scalars(select(User).options(selectinload(User.parks))):
+            self.user_names[user.id] = user.full_name
             for key in {user.full_name, user.username}:
                 self.users.setdefault(key, []).append(user)
 
@@ -469,6 +542,40 @@ class _Lookups:
             for record in session.scalars(select(model).where(model.enterprise_id.in_(chunk))):
                 name = record.name if isinstance(record, Project) else record.title
                 self.records.setdefault((record.enterprise_id, name), record)
+        # The enterprises' leads still being worked on (what services.active_leads_elsewhere
+        # reads, for all of them at once), with their owner's and park's names.
+        self.active_leads: dict[int, list[tuple[Lead, str, str]]] = {}
+        for chunk in _chunks(sorted(found)):
+            stmt = select(Lead).where(
+                Lead.enterprise_id.in_(chunk), Lead.stage.in_(ACTIVE | {Stage.ON_HOLD})
+            )
+            for lead in session.scalars(stmt.order_by(Lead.id)):
+                self.active_leads.setdefault(lead.enterprise_id, []).append(
+                    (lead, self.user_names[lead.owner_id], self.park_names[lead.park_id])
+                )
+        # Pending stage proposals of the records (what services.pending_proposal reads).
+        column = StageProposal.project_id if model is Project else StageProposal.lead_id
+        self.pending: dict[int, StageProposal] = {}
+        for chunk in _chunks(sorted({r.id for r in self.records.values()})):
+            stmt = select(StageProposal).where(
+                column.in_(chunk), StageProposal.status == ProposalStatus.PENDING
+            )
+            for proposal in session.scalars(stmt.order_by(StageProposal.id)):
+                self.pending.setdefault(getattr(proposal, column.key), proposal)
+
+    def open_lead(self, user: User, enterprise: Enterprise, park: Park) -> Lead | None:
+        """The enterprise's first lead in *park* still being worked on that *user* may see."""
+        for lead, _owner, _park in self.active_leads.get(enterprise.id, []):
+            if lead.park_id == park.id and visibility.can_view(user, lead):
+                return lead
+        return None
+
+    def rivals(self, enterprise: Enterprise | None, owner: User) -> list[tuple[str, str]]:
+        """(owner, park) of the enterprise's leads being worked on by someone else."""
+        if enterprise is None:
+            return []
+        leads = self.active_leads.get(enterprise.id, [])
+        return [(name, park) for lead, name, park in leads if lead.owner_id != owner.id]
 
     def park(self, text: str) -> Park | None:
         return self.parks.get(text) or self.parks.get(text.upper())
@@ -485,10 +592,10 @@ class _Lookups:
         return found[0]
 
     def user(self, text: str) -> User | None:
-        found = [u for u in self.users.get(text, []) if u.active]
-        if len(found) != 1:
-            return None
-        return found[0]
+        if text not in self._user_by_text:
+            found = [u for u in self.users.get(text, []) if u.active]
+            self._user_by_text[text] = found[0] if len(found) == 1 else None
+        return self._user_by_text[text]
 
 
 def _move_for(
@@ -498,11 +605,12 @@ def _move_for(
 
     Returns the move (None for 线索) and the date the record starts from (the earliest date).
     """
+    stage_on = _stage_date(stage, values, today)
     if stage is Stage.LEAD:
-        return None, start
+        return None, stage_on or start
     milestones = {s: values.get(f) for s, f in MILESTONE_FIELDS.items() if values.get(f)}
     target = stage
-    effective = milestones.get(stage) if stage in MILESTONE_FIELDS else None
+    effective = milestones.get(stage) if stage in MILESTONE_FIELDS else stage_on
     if effective is None:
         later = [d for s, d in milestones.items() if s.rank <= stage.rank]
         effective = max(later) if later else today
@@ -520,10 +628,27 @@ def _move_for(
     return Move(target=target, effective_on=effective, skipped_dates=skipped), min([*dates, start])
 
 
+def _stage_date(stage: Stage, values: dict[str, Any], today: dt.date) -> dt.date | None:
+    """The 阶段日期 column: the day the record entered its ledger stage (None if not given)."""
+    stage_on = values.get("stage_on")
+    if stage_on is None:
+        return None
+    if stage_on > today:
+        raise ValueError(f"阶段日期（{stage_on.isoformat()}）不能晚于今天。")
+    field = MILESTONE_FIELDS.get(stage)
+    milestone = values.get(field) if field else None
+    if milestone is not None and milestone != stage_on:
+        raise ValueError(
+            f"阶段日期（{stage_on.isoformat()}）与{stage.label}日期（{milestone.isoformat()}）"
+            "不一致，请改为同一天或留空其一。"
+        )
+    return stage_on
+
+
 def _forward_move(record: Lead | Project, stage: Stage, values: dict[str, Any], today: dt.date):
     """Build the move from the record's stage to a later ledger *stage*."""
     milestones = {s: values.get(f) for s, f in MILESTONE_FIELDS.items() if values.get(f)}
-    effective = milestones.get(stage) or today
+    effective = milestones.get(stage) or _stage_date(stage, values, today) or today
     skipped: dict[Stage, dt.date] = {}
     following = effective
     for s in reversed(skipped_stages(record.stage, stage)):
@@ -533,6 +658,7 @@ def _forward_move(record: Lead | Project, stage: Stage, values: dict[str, Any], 
     return Move(target=stage, effective_on=effective, skipped_dates=skipped)
 
 
+@gc_paused
 def plan_import(session: Session, user: User, parsed: ParsedLedger) -> ImportPlan:
     """Decide, row by row, what importing *parsed* as *user* would do. Writes nothing."""
     look = _Lookups(session)
@@ -540,7 +666,10 @@ def plan_import(session: Session, user: User, parsed: ParsedLedger) -> ImportPla
     today = today_local()
     planned: list[PlannedRow] = []
     new_enterprises: dict[str, str] = {}  # code or name key -> first row label
-    new_leads: set[tuple[str, int]] = set()
+    new_leads: dict[tuple[str, int], int] = {}  # (enterprise, park) -> row creating the lead
+    # Owners of the leads this file creates, per enterprise: the services refuse a second
+    # owner's lead for an enterprise someone is courting, within one file as across files.
+    lead_owners: dict[str, list[tuple[User, str]]] = {}
     seen_projects: set[tuple[str, str]] = set()
     for row in parsed.rows:
         out = PlannedRow(row.number, row.cells, ERROR, list(row.errors))
@@ -569,10 +698,28 @@ def plan_import(session: Session, user: User, parsed: ParsedLedger) -> ImportPla
                 out.messages = [f"与前面的行重复：同一企业的项目“{data['name']}”出现了两次。"]
                 continue
             seen_projects.add(pkey)
-            if data.get("lead") is None:
-                lkey = (ekey, data["park"].id)
-                data["reuse_new_lead"] = lkey in new_leads
-                new_leads.add(lkey)
+            if data.get("lead") is not None:
+                continue
+            lkey = (ekey, data["park"].id)
+            data["reuse_new_lead"] = lkey in new_leads
+            if data["reuse_new_lead"]:
+                out.messages[out.messages.index("新增线索")] = (
+                    f"归入第{new_leads[lkey]}行新增的线索"
+                )
+                continue
+        elif parsed.kind == "projects" or data.get("lead_record") is not None:
+            continue
+        # This row creates a lead.
+        owner, park = data["owner"], data["park"]
+        others = [(o.full_name, p) for o, p in lead_owners.get(ekey, []) if o.id != owner.id]
+        if others:
+            out.outcome = ERROR
+            who = "；".join(f"{o}（{p}）" for o, p in others)
+            out.messages = [f"该企业在本台账前面的行中已由他人跟进（{who}），请与其联系。"]
+            continue
+        lead_owners.setdefault(ekey, []).append((owner, park.name))
+        if parsed.kind == "projects":
+            new_leads[(ekey, park.id)] = row.number
     return ImportPlan(parsed, planned)
 
 
@@ -616,24 +763,30 @@ def _plan_row(
     link_text = link_text or chain_text
     data["chain_link"] = look.link(link_text) if link_text else None
     owner_text = values.get("owner")
-    owner = look.user(owner_text) if owner_text else user
-    if owner is None:
+    named = look.user(owner_text) if owner_text else None
+    if owner_text and named is None:
         raise ValueError(f"找不到在职用户：{owner_text}")
+    owner = named or user
     if user.role is Role.OFFICER and owner.id != user.id:
         raise ValueError(f"招商专员只能导入本人负责的记录（本行负责人为{owner_text}）。")
     if owner.role not in (Role.OFFICER, Role.MANAGER):
         owner = user if user.role in (Role.OFFICER, Role.MANAGER) else None
     data["owner"] = owner
+    # The owner the row names (for an existing record, a change of owner).
+    data["named_owner"] = named if named is not None and named is owner else None
     total = values.get("total_investment")
     fixed = values.get("fixed_asset_investment")
     if total is not None and fixed is not None and fixed > total:
         raise ValueError("固定资产投资不能大于总投资。")
-    data.update(total=total, fixed=fixed, note=values.get("note"))
+    note = values.get("note")
+    if note is not None and len(note) > services.MAX_TEXT:
+        raise ValueError(f"备注过长（最多{services.MAX_TEXT}字）。")
+    data.update(total=total, fixed=fixed, note=note)
     stage = values.get("stage") or Stage.LEAD
     data["stage"] = stage
     record = look.records.get((enterprise.id, data["name"])) if enterprise is not None else None
     if record is not None:
-        _plan_update(session, user, record, values, out, today)
+        _plan_update(session, user, record, values, out, today, look)
         data["project" if kind == "projects" else "lead_record"] = record
         return
     # A new record.
@@ -650,43 +803,35 @@ def _plan_row(
     if stage is Stage.DROPPED and not data["note"]:
         raise ValueError("终止的记录须在“备注”中填写原因。")
     move, start = _move_for(stage, values, today, today)
+    steps = []
     if move is not None:
         if stage is Stage.DROPPED:
             move.reason = data["note"] or ""
         try:
-            plan_move(Stage.LEAD, start, move, today)
+            steps = plan_move(Stage.LEAD, start, move, today)
         except TransitionError as exc:
             raise ValueError(f"阶段与日期不符：{exc.message}") from None
-    data.update(move=move, start=start)
+    data.update(move=move, start=start, steps=steps)
     messages = []
     if enterprise is None:
         messages.append(f"新增企业“{enterprise_name}”")
     if kind == "projects":
-        lead = None
-        if enterprise is not None:
-            stmt = select(Lead).where(
-                Lead.enterprise_id == enterprise.id,
-                Lead.park_id == park.id,
-                Lead.stage.in_(ACTIVE | {Stage.ON_HOLD}),
-            )
-            lead = session.scalars(
-                visibility.visible(stmt, user, Lead).order_by(Lead.id).limit(1)
-            ).first()
-            if lead is not None and not visibility.can_edit(user, lead):
-                lead = None
+        lead = look.open_lead(user, enterprise, park) if enterprise is not None else None
+        if lead is not None and not visibility.can_edit(user, lead):
+            lead = None
         data["lead"] = lead
         if lead is None:
-            _check_no_rival(session, enterprise, owner)
+            _check_no_rival(look.rivals(enterprise, owner))
             messages.append("新增线索")
         else:
             messages.append(f"归入已有线索“{lead.title}”")
         messages.append(f"新增项目“{data['name']}”")
     else:
-        _check_no_rival(session, enterprise, owner)
+        _check_no_rival(look.rivals(enterprise, owner))
         messages.append(f"新增线索“{data['name']}”")
     if move is not None:
         label = "（待园区负责人确认）" if _needs_proposal(user, move) else ""
-        messages.append(f"阶段：{stage.label}{label}")
+        messages.append(f"阶段：{look.labels[stage]}{label}")
     out.outcome = CREATE
     out.messages = messages
 
@@ -695,10 +840,7 @@ def _needs_proposal(user: User, move: Move) -> bool:
     return user.role is Role.OFFICER and needs_confirmation(move.target)
 
 
-def _check_no_rival(session: Session, enterprise: Enterprise | None, owner: User) -> None:
-    if enterprise is None:
-        return
-    others = services.active_leads_elsewhere(session, enterprise.id, owner.id)
+def _check_no_rival(others: list[tuple[str, str]]) -> None:
     if others:
         who = "；".join(f"{o}（{p}）" for o, p in others)
         raise ValueError(f"该企业已有他人正在跟进的线索（{who}），请与其联系。")
@@ -711,8 +853,10 @@ def _plan_update(
     values: dict[str, Any],
     out: PlannedRow,
     today: dt.date,
+    look: _Lookups,
 ) -> None:
     data = out.data
+    names = look.labels
     if not visibility.can_edit(user, record):
         raise ValueError("系统中已有该记录，但不在您的负责范围内，不能修改。")
     changes: dict[str, Any] = {}
@@ -735,15 +879,42 @@ def _plan_update(
     if data["note"] and record.description != data["note"]:
         changes["description"] = data["note"]
         labels.append("备注")
+    if isinstance(record, Project):
+        total = changes.get("total_investment", record.total_investment)
+        fixed = changes.get("fixed_asset_investment", record.fixed_asset_investment)
+        if total is not None and fixed is not None and fixed > total:
+            raise ValueError("固定资产投资不能大于总投资。")
+    park = data["park"]
+    if park is not None and park.id != record.park_id:
+        # As services.update_project/update_lead: the user must work in the new park.
+        if not visibility.may_work_in_park(user, park.id):
+            raise ValueError(f"您不负责“{park.name}”，不能把记录移入该园区。")
+        if not park.active:
+            raise ValueError(f"园区“{park.name}”已停用。")
+        changes["park"] = park
+        labels.append(f"园区 {record.park.name}→{park.name}")
+    owner = data["named_owner"]
+    if owner is not None and owner.id != record.owner_id:
+        # As services.reassign: park managers (of the record's park) and admins reassign.
+        if not visibility.can_manage(user, record):
+            raise ValueError(
+                f"更换负责人（{record.owner.full_name}→{owner.full_name}）"
+                "须由该园区负责人或系统管理员导入。"
+            )
+        target = park or record.park
+        if owner.role is Role.MANAGER and target.id not in owner.park_ids:
+            raise ValueError(f"{owner.full_name}不负责“{target.name}”。")
+        data["reassign"] = owner
+        labels.append(f"负责人 {record.owner.full_name}→{owner.full_name}")
     stage = values.get("stage")
     move = None
     notes = []
-    pending = services.pending_proposal(session, record)
+    pending = look.pending.get(record.id)
     if pending is not None and stage is not None and stage != record.stage:
-        notes.append(f"“{pending.to_stage.label}”的阶段变更正等待园区负责人确认")
+        notes.append(f"“{names[pending.to_stage]}”的阶段变更正等待园区负责人确认")
     elif stage is not None and stage != record.stage:
         if stage.is_main and record.stage.is_main and stage.rank < record.stage.rank:
-            notes.append(f"系统中阶段已是“{record.stage.label}”，台账阶段较早，未回退")
+            notes.append(f"系统中阶段已是“{names[record.stage]}”，台账阶段较早，未回退")
         else:
             move = _forward_move(record, stage, values, today)
             if stage is Stage.DROPPED:
@@ -753,9 +924,9 @@ def _plan_update(
             except TransitionError as exc:
                 raise ValueError(f"阶段与日期不符：{exc.message}") from None
             suffix = "（待园区负责人确认）" if _needs_proposal(user, move) else ""
-            labels.append(f"阶段 {record.stage.label}→{stage.label}{suffix}")
+            labels.append(f"阶段 {names[record.stage]}→{names[stage]}{suffix}")
     data.update(changes=changes, move=move)
-    if changes or move is not None:
+    if changes or move is not None or data.get("reassign") is not None:
         out.outcome = UPDATE
         out.messages = ["更新：" + "、".join(labels), *notes]
     else:
@@ -766,80 +937,76 @@ def _plan_update(
 # --- applying ---------------------------------------------------------------------------------
 
 
-def apply_import(session: Session, user: User, plan: ImportPlan) -> ImportResult:
-    """Write a plan through the services; flushes, never commits. Refuses a plan with errors."""
+def apply_import(
+    session: Session, user: User, plan: ImportPlan, *, batch_size: int = BATCH_SIZE
+) -> ImportResult:
+    """Write a plan; flushes, never commits. Refuses a plan with errors. All or nothing.
+
+    New records are written in bulk (:mod:`app.ledger.bulk`: the rows, history and audit entries
+    the services would write), updates of existing records through the services. Everything
+    happens in a savepoint: if anything fails, nothing of the import stays in the session.
+    """
     if plan.has_errors:
         raise LedgerFileError(
             f"有{plan.count(ERROR)}行存在错误，请修改台账后重新上传；导入须全部正确才会执行。"
         )
     set_actor(session, user.id, "import")
     result = ImportResult()
-    enterprises: dict[str, Enterprise] = {}
-    leads: dict[tuple[str, int], Lead] = {}
-    kind = plan.ledger.kind
-    for row in plan.rows:
-        data = row.data
-        if row.outcome == SKIP:
-            result.skipped += 1
-            continue
-        try:
-            if row.outcome == UPDATE:
-                _apply_update(session, user, data, result)
-                continue
-            ekey = data["enterprise_key"]
-            enterprise = data.get("enterprise") or enterprises.get(ekey)
-            if enterprise is None:
-                enterprise = create_enterprise(
-                    session, user, name=data["enterprise_name"], credit_code=data["credit_code"]
-                )
-                enterprises[ekey] = enterprise
-                result.enterprises += 1
-            park = data["park"]
-            owner = data["owner"]
-            start = data["start"]
-            if kind == "projects":
-                lead = data.get("lead") or leads.get((ekey, park.id))
-                if lead is None:
-                    lead = services.create_lead(
-                        session, user, enterprise=enterprise, title=data["name"], park=park,
-                        source=LeadSource.OTHER, chain_link=data["chain_link"],
-                        estimated_investment=data["total"], owner=owner, started_on=start,
-                    )  # fmt: skip
-                    leads[(ekey, park.id)] = lead
-                    result.leads += 1
-                _, proposal = services.create_project(
-                    session, user, lead, name=data["name"], park=park,
-                    chain_link=data["chain_link"], total_investment=data["total"],
-                    fixed_asset_investment=data["fixed"], owner=owner,
-                    description=data["note"], started_on=start, move=data["move"],
-                )  # fmt: skip
-                result.projects += 1
-            else:
-                lead = services.create_lead(
-                    session, user, enterprise=enterprise, title=data["name"], park=park,
-                    source=LeadSource.OTHER, chain_link=data["chain_link"],
-                    estimated_investment=data["total"], owner=owner,
-                    description=data["note"], started_on=start,
-                )  # fmt: skip
-                result.leads += 1
-                proposal = None
-                if data["move"] is not None:
-                    proposal = services.move_stage(
-                        session, user, lead, data["move"], version=lead.version
-                    )
-            if proposal is not None:
-                result.proposals += 1
-        except UserError as exc:
-            raise LedgerFileError(f"第{row.number}行：{exc.message}", exc.field) from None
+    creates = [row for row in plan.rows if row.outcome == CREATE]
     session.flush()
+    try:
+        with session.begin_nested():
+            counts = write_new_records(session, user, plan.ledger.kind, creates, batch_size)
+            for row in plan.rows:
+                if row.outcome == SKIP:
+                    result.skipped += 1
+                elif row.outcome == UPDATE:
+                    try:
+                        _apply_update(session, user, row.data, result)
+                    except UserError as exc:
+                        message = f"第{row.number}行：{exc.message}"
+                        raise LedgerFileError(message, exc.field) from None
+            session.flush()
+    except UserError as exc:
+        raise LedgerFileError(exc.message, exc.field) from None
+    except (IntegrityError, StaleDataError):
+        raise LedgerFileError(
+            "导入期间系统中的数据已被他人修改（例如同一信用代码的企业刚被登记），"
+            "未写入任何数据。请重新上传台账。"
+        ) from None
+    result.enterprises = counts.enterprises
+    result.leads = counts.leads
+    result.projects = counts.projects
+    result.proposals += counts.proposals
     return result
 
 
 def _apply_update(session: Session, user: User, data: dict[str, Any], result: ImportResult):
+    """Change an existing record through the services: details, park, owner, then stage."""
     record = data.get("project") or data.get("lead_record")
-    for attr, value in data["changes"].items():
-        setattr(record, attr, value)
-    session.flush()
+    changes = data["changes"]
+    if changes:
+
+        def get(attr: str) -> Any:
+            return changes.get(attr, getattr(record, attr))
+
+        common = {"park": get("park"), "chain_link": get("chain_link")}
+        if isinstance(record, Project):
+            services.update_project(
+                session, user, record, version=record.version, name=record.name,
+                total_investment=get("total_investment"),
+                fixed_asset_investment=get("fixed_asset_investment"),
+                planned={key: getattr(record, key) for key in services.PLANNED_FIELDS},
+                description=get("description"), **common,
+            )  # fmt: skip
+        else:
+            services.update_lead(
+                session, user, record, version=record.version, title=record.title,
+                source=record.source, estimated_investment=get("estimated_investment"),
+                description=get("description"), **common,
+            )  # fmt: skip
+    if data.get("reassign") is not None:
+        services.reassign(session, user, record, owner=data["reassign"], version=record.version)
     move = data["move"]
     if move is not None and services.move_stage(
         session, user, record, move, version=record.version

@@ -237,7 +237,7 @@ def test_filters_give_the_same_rows_as_the_list(session: Session, world: Any, ct
         ListFilters(),
         ListFilters(park_id=world.park_a.id),
         ListFilters(link_id=world.link.id),
-        ListFilters(chain_id=world.chain.id),
+        ListFilters(chain_ids=(world.chain.id,)),
         ListFilters(tier="major"),
         ListFilters(tier="big"),
         ListFilters(owner_id=world.officer.id),
