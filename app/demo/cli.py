@@ -56,3 +56,23 @@ def load_command() -> None:
                 + _pad(result.password, 12)
                 + ("、".join(account.parks) or "—")
             )
+
+
+@demo_cli.command("results-2022")
+def results_2022_command() -> None:
+    """Add projects shaped like the office's published 2022 results (for the cockpit)."""
+    from app.demo.results2022 import MissingWorldError, already_loaded, load_results_2022
+
+    if already_loaded(db.session):
+        click.echo("2022年成果样本数据已存在，未做任何改动。")
+        return
+    try:
+        added = load_results_2022(db.session)
+    except MissingWorldError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    click.echo(
+        f"已载入2022年成果样本数据：{added}个项目（亿元以上320个，其中50亿元以上15个；"
+        "芯屏产业项目50个，总投资1500亿元）。在驾驶舱选择2022年查看。"
+    )

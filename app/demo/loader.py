@@ -740,6 +740,7 @@ class _Builder:
                     "from_stage": step.from_stage,
                     "to_stage": step.to_stage,
                     "effective_on": step.on,
+                    "from_since": track.steps[i - 1].on if i else None,
                     "recorded_at": self._stamp(step.on, 10),
                     "recorded_by_id": owner.id,
                     "confirmed_by_id": confirmed,

@@ -41,6 +41,7 @@ from app.pipeline.queries import (
     too_long_condition,
     too_long_in_stage,
 )
+from app.targets.services import describe, progress
 
 # Rows fetched per section query; beyond this the section says it was cut.
 SECTION_LIMIT = 200
@@ -166,12 +167,25 @@ class ParkDigest:
 
 @dataclass
 class TargetProgress:
-    """Progress against one annual target (filled once annual targets exist)."""
+    """Progress against one annual target, as the digest shows it."""
 
     label: str
     target: Decimal
     actual: Decimal
     unit: str = ""
+    share: Decimal = Decimal(0)
+    on_pace: bool = True
+
+    @property
+    def percent(self) -> str:
+        return f"{(self.share * 100).quantize(Decimal('0.1'))}%"
+
+    @property
+    def figures(self) -> str:
+        """ "4 / 16 个" or "68.00 / 1,500.00 亿元"."""
+        if self.unit == "亿元":
+            return f"{format_yi(self.actual)} / {format_yi(self.target)} {self.unit}"
+        return f"{int(self.actual)} / {int(self.target)} {self.unit}"
 
 
 @dataclass
@@ -544,13 +558,23 @@ def _as_yi(total: Any) -> Decimal:
     return Decimal(total)
 
 
-def annual_target_progress(session: Session, user: User, week: IsoWeek) -> list[TargetProgress]:
-    """Progress against the year's targets (per metric, per park).
-
-    Hook: annual targets are not modelled in this code base yet, so there is nothing to report.
-    Once they exist, return one :class:`TargetProgress` per target the user may see.
-    """
-    return []
+def annual_target_progress(
+    session: Session, user: User, week: IsoWeek, thresholds: Thresholds
+) -> list[TargetProgress]:
+    """Progress against the annual targets *user* follows, as of the end of *week*."""
+    end = week.monday + dt.timedelta(days=6)
+    rows = progress(session, user, end.year, thresholds, end)
+    return [
+        TargetProgress(
+            label=describe(row.target, thresholds),
+            target=row.goal,
+            actual=row.actual,
+            unit="亿元" if row.target.metric.is_amount else "个",
+            share=row.share,
+            on_pace=row.on_pace,
+        )
+        for row in rows
+    ]
 
 
 # --- assembling a digest ---------------------------------------------------------------------
@@ -617,7 +641,7 @@ def _overseer(session: Session, digest: Digest) -> None:
             if e.kind == "project" and e.amount is not None and e.amount >= thresholds.big
         ]
         digest.sections = [big]
-        digest.targets = annual_target_progress(session, user, week)
+    digest.targets = annual_target_progress(session, user, week, thresholds)
     news = any(sections) or any(digest.sections) or bool(digest.targets)
     digest.is_empty = not news
 

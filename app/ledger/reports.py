@@ -1,15 +1,15 @@
 """Statistical reports for a month, quarter or year, and their .xlsx workbook.
 
-Every table is computed in SQL (GROUP BY and filtered aggregates, a fixed number of statements
-whatever the data size) over the rows :mod:`app.pipeline.visibility` lets the user see, so a park
-manager's report covers only his parks. The park × stage table uses the same statement shape as
-:func:`app.pipeline.queries.board`, so its numbers are the board's numbers.
+Every table is computed by :mod:`app.pipeline.stats` (GROUP BY and filtered aggregates, a fixed
+number of statements whatever the data size) over the rows :mod:`app.pipeline.visibility` lets
+the user see, so a park manager's report covers only his parks. The cockpit computes its numbers
+with the same functions and filters, so the workbook, the cockpit and the lists agree.
 
 Tables:
-(a) leads and projects by park × stage as they stand now;
+(a) leads and projects by park × stage as they stand now (the board's numbers);
 (b) projects of 1亿元+, 5亿元+ and 50亿元+ signed, started and producing in the period;
 (c) signings per month of the period;
-(d) progress against annual targets (no targets are stored yet: an empty table with a note).
+(d) progress against the annual targets of the period's year (:mod:`app.targets`).
 """
 
 from __future__ import annotations
@@ -24,16 +24,18 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
-from sqlalchemy import and_, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.models import Role, User
+from app.core.timeutil import today_local
 from app.parks.models import Park
-from app.pipeline import visibility
 from app.pipeline.flags import Thresholds, load_thresholds
 from app.pipeline.lifecycle import ALL_STAGES, Stage
 from app.pipeline.models import Lead, Project
-from app.pipeline.queries import amount_column
+from app.pipeline.queries import ListFilters
+from app.pipeline.stats import REPORT_TIERS, milestones, monthly, tally
+from app.targets.services import TargetProgress, describe, progress
 
 __all__ = [
     "MILESTONES",
@@ -50,15 +52,13 @@ __all__ = [
 
 ZERO = Decimal(0)
 CENT = Decimal("0.01")
-# Lowest tier first, as public reports list them: 亿元以上, 5亿元以上, 50亿元以上.
-REPORT_TIERS = ("yi", "major", "big")
-# The milestone dates table (b) counts: (key, date column name, Chinese label).
+# The milestones table (b) counts: (key, milestone, Chinese label).
 MILESTONES = (
-    ("signed", "signed_on", "签约"),
-    ("started", "construction_on", "开工"),
-    ("producing", "production_on", "投产"),
+    ("signed", Stage.SIGNED, "签约"),
+    ("started", Stage.CONSTRUCTION, "开工"),
+    ("producing", Stage.PRODUCTION, "投产"),
 )
-TARGETS_NOTE = "系统尚未设置年度目标，暂无目标进度数据（本表为空，不作估算）。"
+TARGETS_NOTE = "该年度尚未设置年度目标（系统管理 → 年度目标）。"
 
 _PERIOD_RE = re.compile(r"(?P<year>\d{4})(?:-(?:[Qq](?P<quarter>[1-4])|(?P<month>\d{1,2})))?")
 
@@ -112,6 +112,11 @@ class Period:
         if self.kind == "month":
             return _add_months(self.start, 1)
         return dt.date(self.year + 1, 1, 1)
+
+    @property
+    def last_day(self) -> dt.date:
+        """The period's last day (``end`` is exclusive)."""
+        return self.end - dt.timedelta(days=1)
 
     @property
     def label(self) -> str:
@@ -187,7 +192,7 @@ class Report:
     lead_stages: list[StageRow]
     tiers: list[TierRow]
     months: list[MonthRow]
-    targets: list[Any] = field(default_factory=list)
+    targets: list[TargetProgress] = field(default_factory=list)
     targets_note: str = TARGETS_NOTE
 
     @property
@@ -208,14 +213,6 @@ class Report:
         raise KeyError((tier, park_id))
 
 
-def _visible_base(user: User, model: type[Lead] | type[Project], park_id: int | None) -> Any:
-    """The rows of *model* the user may see, in one park or all: the base of board()."""
-    base = visibility.visible(select(model), user, model)
-    if park_id:
-        base = base.where(model.park_id == park_id)
-    return base
-
-
 def _report_parks(session: Session, user: User, park_code: str | None) -> tuple[list[Park], Any]:
     stmt = select(Park).order_by(Park.sort_order, Park.id)
     if user.role is Role.MANAGER:
@@ -234,27 +231,20 @@ def _stage_table(
     user: User,
     model: type[Lead] | type[Project],
     parks: list[Park],
-    park_id: int | None,
+    base: ListFilters,
+    thresholds: Thresholds,
+    today: dt.date,
 ) -> list[StageRow]:
-    """Counts and sums by park × stage, as board() computes them per park, in one query."""
-    amount = amount_column(model)
-    sub = _visible_base(user, model, park_id).subquery()
+    """Counts and sums by park × stage as they stand now, in one query."""
     kind = "project" if model is Project else "lead"
     cells = {(p.id, s): StageRow(kind, p, s) for p in parks for s in ALL_STAGES}
-    rows = session.execute(
-        select(
-            sub.c.park_id,
-            sub.c.stage,
-            func.count(),
-            func.coalesce(func.sum(sub.c[amount.key]), 0),
-        ).group_by(sub.c.park_id, sub.c.stage)
-    )
-    for park_ref, stage, count, total in rows:
+    found = tally(session, user, model, base, thresholds, today, group_by=("park", "stage"))
+    for (park_ref, stage), item in found.items():
         cell = cells.get((park_ref, Stage(stage)))
         if cell is None:  # a visible record in a park outside the report's list
             continue
-        cell.count = count
-        cell.total = total or ZERO
+        cell.count = item.count
+        cell.total = item.total
     return [cells[(p.id, s)] for p in parks for s in ALL_STAGES]
 
 
@@ -262,81 +252,84 @@ def _tier_table(
     session: Session,
     user: User,
     parks: list[Park],
-    park_id: int | None,
+    base: ListFilters,
     period: Period,
     thresholds: Thresholds,
+    today: dt.date,
 ) -> list[TierRow]:
     """Projects per tier and milestone in the period, per park and in all, in one query."""
-    sub = _visible_base(user, Project, park_id).subquery()
-    amount = sub.c.total_investment
-    keys: list[tuple[str, str]] = []
-    aggregates: list[Any] = []
-    for tier in REPORT_TIERS:
-        for key, column, _label in MILESTONES:
-            condition = and_(
-                thresholds.where(amount, tier),
-                sub.c[column] >= period.start,
-                sub.c[column] < period.end,
-            )
-            keys.append((tier, key))
-            aggregates.append(func.count().filter(condition))
-            aggregates.append(func.sum(amount).filter(condition))
+    found = milestones(
+        session, user, base, period.start, period.last_day, thresholds, today, group_by=("park",)
+    )
     by_park = {(p.id, t): TierRow(p, t, thresholds.label(t)) for p in parks for t in REPORT_TIERS}
     totals = {t: TierRow(None, t, thresholds.label(t)) for t in REPORT_TIERS}
     for row in [*by_park.values(), *totals.values()]:
-        row.counts = {key: 0 for key, _c, _l in MILESTONES}
-        row.totals = {key: ZERO for key, _c, _l in MILESTONES}
-    result = session.execute(select(sub.c.park_id, *aggregates).group_by(sub.c.park_id))
-    for park_ref, *values in result:
-        for i, (tier, key) in enumerate(keys):
-            count, total = values[2 * i], values[2 * i + 1] or ZERO
-            row = by_park.get((park_ref, tier))
-            if row is None:
-                continue
-            row.counts[key] = count
-            row.totals[key] = total
-            totals[tier].counts[key] += count
-            totals[tier].totals[key] += total
+        row.counts = {key: 0 for key, _s, _l in MILESTONES}
+        row.totals = {key: ZERO for key, _s, _l in MILESTONES}
+    keys = {event: key for key, event, _label in MILESTONES}
+    for (park_ref, (tier, event)), item in found.items():
+        if tier is None or event not in keys:
+            continue
+        key = keys[event]
+        row = by_park.get((park_ref, tier))
+        if row is not None:
+            row.counts[key] = item.count
+            row.totals[key] = item.total
+        totals[tier].counts[key] += item.count
+        totals[tier].totals[key] += item.total
     ordered = [by_park[(p.id, t)] for p in parks for t in REPORT_TIERS]
     return ordered + [totals[t] for t in REPORT_TIERS]
 
 
 def _month_table(
-    session: Session, user: User, parks: list[Park], park_id: int | None, period: Period
+    session: Session,
+    user: User,
+    base: ListFilters,
+    period: Period,
+    thresholds: Thresholds,
+    today: dt.date,
 ) -> list[MonthRow]:
     """Projects signed in each month of the period (count and 亿元 sum), in one query."""
-    sub = _visible_base(user, Project, park_id).subquery()
-    sub_parks = sub.c.park_id.in_([p.id for p in parks])
-    months = period.months()
-    aggregates: list[Any] = []
-    for month in months:
-        condition = and_(
-            sub_parks, sub.c.signed_on >= month, sub.c.signed_on < _add_months(month, 1)
-        )
-        aggregates.append(func.count().filter(condition))
-        aggregates.append(func.sum(sub.c.total_investment).filter(condition))
-    values = session.execute(select(*aggregates).select_from(sub)).one()
-    return [
-        MonthRow(month, values[2 * i], values[2 * i + 1] or ZERO) for i, month in enumerate(months)
-    ]
+    found = monthly(
+        session,
+        user,
+        base,
+        period.start,
+        period.last_day,
+        thresholds,
+        today,
+        events=(Stage.SIGNED,),
+    )
+    rows = []
+    for month in period.months():
+        item = found.get(((Stage.SIGNED, month),))
+        rows.append(MonthRow(month, item.count, item.total) if item else MonthRow(month))
+    return rows
 
 
 def build_report(
-    session: Session, user: User, period: Period, park_code: str | None = None
+    session: Session,
+    user: User,
+    period: Period,
+    park_code: str | None = None,
+    today: dt.date | None = None,
 ) -> Report:
     """Compute the four tables of the report for *user* (a fixed number of SQL statements)."""
     thresholds = load_thresholds(session)
     parks, park = _report_parks(session, user, park_code)
     park_id = park.id if park is not None else None
+    base = ListFilters(park_id=park_id)
+    today = today or today_local()
     return Report(
         period=period,
         park=park,
         parks=parks,
         thresholds=thresholds,
-        project_stages=_stage_table(session, user, Project, parks, park_id),
-        lead_stages=_stage_table(session, user, Lead, parks, park_id),
-        tiers=_tier_table(session, user, parks, park_id, period, thresholds),
-        months=_month_table(session, user, parks, park_id, period),
+        project_stages=_stage_table(session, user, Project, parks, base, thresholds, today),
+        lead_stages=_stage_table(session, user, Lead, parks, base, thresholds, today),
+        tiers=_tier_table(session, user, parks, base, period, thresholds, today),
+        months=_month_table(session, user, base, period, thresholds, today),
+        targets=progress(session, user, period.year, thresholds, today, park_id),
     )
 
 
@@ -445,12 +438,30 @@ def write_report(report: Report) -> bytes:
     sheet = _sheet(
         workbook,
         "年度目标进展",
-        f"{heading} · 年度目标完成进度",
-        ["园区", "指标", "年度目标", "已完成", "完成率"],
-        [24, 20, 12, 12, 10],
+        f"{heading} · {report.period.year}年度目标完成进度",
+        ["园区", "目标", "年度目标", "已完成", "完成率", "时间进度", "进度"],
+        [24, 40, 12, 12, 10, 10, 10],
     )
-    sheet.append([report.targets_note])
-    sheet.merge_cells(start_row=3, start_column=1, end_row=3, end_column=5)
+    for row in report.targets:
+        amount = row.target.metric.is_amount
+        _append(
+            sheet,
+            [
+                row.target.park.name if row.target.park else "全区",
+                describe(row.target, report.thresholds),
+                _yi(row.goal) if amount else int(row.goal),
+                _yi(row.actual) if amount else int(row.actual),
+                float(row.share.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)),
+                float(row.clock.share.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)),
+                "正常" if row.on_pace else "滞后",
+            ],
+            (3, 4) if amount else (),
+        )
+        sheet.cell(row=sheet.max_row, column=5).number_format = "0.0%"
+        sheet.cell(row=sheet.max_row, column=6).number_format = "0.0%"
+    if not report.targets:
+        sheet.append([report.targets_note])
+        sheet.merge_cells(start_row=3, start_column=1, end_row=3, end_column=7)
 
     buffer = io.BytesIO()
     workbook.save(buffer)

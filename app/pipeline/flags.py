@@ -8,12 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from flask import g
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
 from app.core.exceptions import UserError
 from app.core.settings import get_settings, put_setting
+from app.extensions import db
 
 MAJOR_KEY = "threshold_major_yi"
 BIG_KEY = "threshold_big_yi"
@@ -62,6 +64,13 @@ def load_thresholds(session: Session) -> Thresholds:
         major=Decimal(values.get(MAJOR_KEY, DEFAULT_MAJOR)),
         big=Decimal(values.get(BIG_KEY, DEFAULT_BIG)),
     )
+
+
+def current_thresholds() -> Thresholds:
+    """The thresholds read once per request or command (templates call ``thresholds()``)."""
+    if "thresholds" not in g:
+        g.thresholds = load_thresholds(db.session)
+    return g.thresholds
 
 
 class ThresholdError(UserError):

@@ -130,6 +130,8 @@ class Step:
     from_stage: Stage | None
     to_stage: Stage
     effective_on: dt.date
+    # The day the record entered from_stage: the stay this row ends ran from_since..effective_on.
+    from_since: dt.date | None = None
 
 
 @dataclass
@@ -202,10 +204,30 @@ def plan_move(
                 gettext("“%(stage)s”的日期须按阶段先后排列，且不晚于生效日期。", stage=stage.label),
                 f"skip_{stage.value}",
             )
-        steps.append(Step(previous_stage, stage, day))
+        steps.append(Step(previous_stage, stage, day, previous_date))
         previous_stage, previous_date = stage, day
-    steps.append(Step(previous_stage, target, move.effective_on))
+    steps.append(Step(previous_stage, target, move.effective_on, previous_date))
     return steps
+
+
+def fields_after(steps: list[Step]) -> dict[str, object]:
+    """Return the record's columns once *steps* (from :func:`plan_move`) are applied.
+
+    The stage and its date, the milestone date of every milestone entered, and ``held_from``
+    (set on entering 暂缓, cleared on leaving it): what ``services._apply`` sets on the record, in
+    the form a bulk import writes it.
+    """
+    out: dict[str, object] = {}
+    for step in steps:
+        if step.to_stage in MILESTONE_FIELDS:
+            out[MILESTONE_FIELDS[step.to_stage]] = step.effective_on
+        if step.to_stage is Stage.ON_HOLD:
+            out["held_from"] = step.from_stage
+        elif step.from_stage is Stage.ON_HOLD:
+            out["held_from"] = None
+    out["stage"] = steps[-1].to_stage
+    out["stage_since"] = steps[-1].effective_on
+    return out
 
 
 def needs_confirmation(target: Stage) -> bool:

@@ -155,7 +155,17 @@ class Lead(Trackable, Base):
     __tablename__ = "lead"
     __table_args__ = (
         Index("ix_lead_owner_stage", "owner_id", "stage"),
-        Index("ix_lead_park_stage", "park_id", "stage"),
+        # Covers the park board and the cockpit's "now" figures (stalled, by stage), which
+        # then read the index alone.
+        Index(
+            "ix_lead_park_stage",
+            "park_id",
+            "stage",
+            "last_contact_on",
+            "stage_since",
+            "estimated_investment",
+            "chain_link_id",
+        ),
         Index("ix_lead_enterprise", "enterprise_id"),
         Index("ix_lead_last_contact", "last_contact_on"),
         Index("ix_lead_next_step_due", "next_step_due"),
@@ -184,12 +194,24 @@ class Project(Trackable, Base):
     __tablename__ = "project"
     __table_args__ = (
         Index("ix_project_owner_stage", "owner_id", "stage"),
-        Index("ix_project_park_stage", "park_id", "stage"),
+        Index(
+            "ix_project_park_stage",
+            "park_id",
+            "stage",
+            "last_contact_on",
+            "stage_since",
+            "total_investment",
+            "chain_link_id",
+        ),
         Index("ix_project_lead", "lead_id"),
         Index("ix_project_enterprise_name", "enterprise_id", "name"),
         Index("ix_project_last_contact", "last_contact_on"),
         Index("ix_project_next_step_due", "next_step_due"),
         Index("ix_project_investment", "total_investment"),
+        # The cockpit, the targets and the reports count milestones by date.
+        Index("ix_project_signed_on", "signed_on"),
+        Index("ix_project_construction_on", "construction_on"),
+        Index("ix_project_production_on", "production_on"),
     )
 
     lead_id: Mapped[int] = mapped_column(ForeignKey("lead.id"))
@@ -220,6 +242,20 @@ class StageChange(Base):
         CheckConstraint("(lead_id IS NULL) <> (project_id IS NULL)", name="one_subject"),
         Index("ix_stage_change_lead", "lead_id", "effective_on"),
         Index("ix_stage_change_project", "project_id", "effective_on"),
+        # "Reached a stage" (the cockpit's funnel, list filters) reads these without the table.
+        Index("ix_stage_change_lead_stage", "lead_id", "to_stage"),
+        Index("ix_stage_change_project_stage", "project_id", "to_stage"),
+        # Time in stage: the moves of a period, read from the index alone; records opened in a
+        # period (to_stage 线索).
+        Index(
+            "ix_stage_change_effective_on",
+            "effective_on",
+            "from_stage",
+            "lead_id",
+            "project_id",
+            "from_since",
+        ),
+        Index("ix_stage_change_to_stage", "to_stage", "effective_on"),
     )
 
     id: Mapped[intpk]
@@ -228,6 +264,9 @@ class StageChange(Base):
     from_stage: Mapped[Stage | None] = mapped_column(_enum(Stage))
     to_stage: Mapped[Stage] = mapped_column(_enum(Stage))
     effective_on: Mapped[dt.date] = mapped_column(Date)
+    # The day the record had entered from_stage: the stay this move ends ran from_since ..
+    # effective_on. Written with the row (time in stage is read without replaying history).
+    from_since: Mapped[dt.date | None] = mapped_column(Date)
     recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))

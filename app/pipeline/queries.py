@@ -7,10 +7,11 @@ many-to-one neighbours, aggregates are computed in SQL, and nothing is loaded pe
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
@@ -22,47 +23,118 @@ from app.enterprises.models import Enterprise
 from app.parks.models import ChainLink
 from app.pipeline import visibility
 from app.pipeline.flags import TIERS, Thresholds
-from app.pipeline.lifecycle import ACTIVE, ALL_STAGES, MAX_DAYS_IN_STAGE, Stage
-from app.pipeline.models import ContactLog, Lead, Project, StageChange, StageProposal
+from app.pipeline.lifecycle import ACTIVE, ALL_STAGES, MAX_DAYS_IN_STAGE, MILESTONE_FIELDS, Stage
+from app.pipeline.models import (
+    FIELD_LABELS,
+    ContactLog,
+    Lead,
+    Project,
+    StageChange,
+    StageProposal,
+)
 
 STALE_DAYS = 30
 
 
 @dataclass
 class ListFilters:
-    """The filters of the lead and project lists (all optional)."""
+    """The filters of the lead and project lists (all optional).
+
+    The cockpit and the reports count records with these same filters, so that a number on a chart
+    and the list it links to always agree: see :mod:`app.pipeline.stats`.
+    """
 
     park_id: int | None = None
-    chain_id: int | None = None
+    chain_ids: tuple[int, ...] = ()
     link_id: int | None = None
     stage: Stage | None = None
     tier: str | None = None
     owner_id: int | None = None
     stale: bool = False
+    too_long: bool = False
     q: str = ""
+    # A dated event and an inclusive date range: a milestone (签约/开工/投产/达产 date on the
+    # record) or Stage.LEAD for the day the record was opened.
+    event: Stage | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    # Records whose history shows they entered this stage at some time.
+    reached: Stage | None = None
 
     @classmethod
     def from_args(cls, args: Any) -> ListFilters:
         """Read filters from query arguments, ignoring values that do not parse."""
 
-        def _int(name: str) -> int | None:
+        def _int(value: str | None) -> int | None:
             try:
-                return int(args.get(name, ""))
+                return int(value or "")
             except ValueError:
                 return None
 
-        stage = args.get("stage", "")
+        def _stage(name: str, allowed: Any = None) -> Stage | None:
+            value = args.get(name, "")
+            stage = Stage(value) if value in STAGE_VALUES else None
+            return stage if allowed is None or stage in allowed else None
+
+        def _date(name: str) -> dt.date | None:
+            try:
+                return dt.date.fromisoformat(args.get(name, "").strip())
+            except ValueError:
+                return None
+
         tier = args.get("tier", "")
+        chains = args.getlist("chain") if hasattr(args, "getlist") else [args.get("chain")]
         return cls(
-            park_id=_int("park"),
-            chain_id=_int("chain"),
-            link_id=_int("link"),
-            stage=Stage(stage) if stage in {s.value for s in Stage} else None,
+            park_id=_int(args.get("park")),
+            chain_ids=tuple(sorted({c for c in map(_int, chains) if c})),
+            link_id=_int(args.get("link")),
+            stage=_stage("stage"),
             tier=tier if tier in TIERS else None,
-            owner_id=_int("owner"),
-            stale=args.get("stale") in ("1", "true", "on"),
+            owner_id=_int(args.get("owner")),
+            stale=args.get("stale") in TRUE_WORDS,
+            too_long=args.get("too_long") in TRUE_WORDS,
             q=args.get("q", "").strip()[:100],
+            event=_stage("event", DATED_EVENTS),
+            date_from=_date("from"),
+            date_to=_date("to"),
+            reached=_stage("reached"),
         )
+
+    def to_args(self) -> dict[str, Any]:
+        """The query arguments that :meth:`from_args` reads back into these filters."""
+        args: dict[str, Any] = {
+            "park": self.park_id,
+            "chain": list(self.chain_ids) or None,
+            "link": self.link_id,
+            "stage": self.stage.value if self.stage else None,
+            "tier": self.tier,
+            "owner": self.owner_id,
+            "stale": "1" if self.stale else None,
+            "too_long": "1" if self.too_long else None,
+            "q": self.q or None,
+            "event": self.event.value if self.event else None,
+            "from": self.date_from.isoformat() if self.date_from else None,
+            "to": self.date_to.isoformat() if self.date_to else None,
+            "reached": self.reached.value if self.reached else None,
+        }
+        return {key: value for key, value in args.items() if value is not None}
+
+    def but(self, **changes: Any) -> ListFilters:
+        """A copy with some filters changed."""
+        return replace(self, **changes)
+
+
+def event_label(event: Stage) -> str:
+    """How lists and charts name a dated event: "签约日期", "新增日期" …"""
+    if event in MILESTONE_FIELDS:
+        return str(FIELD_LABELS[MILESTONE_FIELDS[event]])
+    return str(_l("新增日期"))
+
+
+STAGE_VALUES = frozenset(s.value for s in Stage)
+TRUE_WORDS = ("1", "true", "on")
+# The dated events a list can be filtered by: the day a record was opened and its milestones.
+DATED_EVENTS: tuple[Stage, ...] = (Stage.LEAD, *MILESTONE_FIELDS)
 
 
 def stale_before(today: dt.date | None = None) -> dt.date:
@@ -97,27 +169,39 @@ def filtered(
     thresholds: Thresholds,
     today: dt.date | None = None,
 ) -> Select:
-    """Return the visible rows of *model* matching *filters*, newest activity first."""
-    today = today or today_local()
+    """Return the visible rows of *model* matching *filters*."""
     stmt = visibility.visible(select(model), user, model)
+    return stmt.where(*conditions(model, filters, thresholds, today or today_local()))
+
+
+def conditions(
+    model: type[Lead] | type[Project],
+    filters: ListFilters,
+    thresholds: Thresholds,
+    today: dt.date,
+) -> list[ColumnElement[bool]]:
+    """The SQL conditions of *filters*, one per filter that is set (all must hold)."""
+    found: list[ColumnElement[bool]] = []
     if filters.park_id:
-        stmt = stmt.where(model.park_id == filters.park_id)
+        found.append(model.park_id == filters.park_id)
     if filters.link_id:
-        stmt = stmt.where(model.chain_link_id == filters.link_id)
-    elif filters.chain_id:
-        stmt = stmt.where(
-            model.chain_link_id.in_(
-                select(ChainLink.id).where(ChainLink.chain_id == filters.chain_id)
-            )
-        )
+        found.append(model.chain_link_id == filters.link_id)
+    elif filters.chain_ids:
+        found.append(chain_condition(model, filters.chain_ids))
     if filters.stage:
-        stmt = stmt.where(model.stage == filters.stage)
+        found.append(model.stage == filters.stage)
     if filters.tier:
-        stmt = stmt.where(thresholds.where(amount_column(model), filters.tier))
+        found.append(thresholds.where(amount_column(model), filters.tier))
     if filters.owner_id:
-        stmt = stmt.where(model.owner_id == filters.owner_id)
+        found.append(model.owner_id == filters.owner_id)
     if filters.stale:
-        stmt = stmt.where(stale_condition(model, today))
+        found.append(stale_condition(model, today))
+    if filters.too_long:
+        found.append(too_long_condition(model, today))
+    if filters.event and (filters.date_from or filters.date_to):
+        found.append(event_condition(model, filters.event, filters.date_from, filters.date_to))
+    if filters.reached:
+        found.append(reached_condition(model, filters.reached))
     if filters.q:
         code = normalize_credit_code(filters.q)
         name_column = model.title if model is Lead else model.name
@@ -125,13 +209,66 @@ def filtered(
         matching_enterprises = select(Enterprise.id).where(
             or_(Enterprise.name.like(pattern, escape="\\"), Enterprise.credit_code == code)
         )
-        stmt = stmt.where(
+        found.append(
             or_(
                 name_column.like(pattern, escape="\\"),
                 model.enterprise_id.in_(matching_enterprises),
             )
         )
-    return stmt
+    return found
+
+
+def chain_condition(
+    model: type[Lead] | type[Project], chain_ids: tuple[int, ...]
+) -> ColumnElement[bool]:
+    """Records tagged with a link of one of the chains."""
+    return model.chain_link_id.in_(select(ChainLink.id).where(ChainLink.chain_id.in_(chain_ids)))
+
+
+def subject_column(model: type[Lead] | type[Project]) -> Any:
+    """The column of the stage history that points at a record of *model*."""
+    return StageChange.lead_id if model is Lead else StageChange.project_id
+
+
+def in_range(column: Any, start: dt.date | None, end: dt.date | None) -> ColumnElement[bool]:
+    """``start <= column <= end``, either bound optional (both inclusive, as the lists show)."""
+    conditions = []
+    if start is not None:
+        conditions.append(column >= start)
+    if end is not None:
+        conditions.append(column <= end)
+    return and_(*conditions) if conditions else column.is_not(None)
+
+
+def event_condition(
+    model: type[Lead] | type[Project],
+    event: Stage,
+    start: dt.date | None,
+    end: dt.date | None,
+) -> ColumnElement[bool]:
+    """Records whose *event* happened between *start* and *end* (inclusive)."""
+    if event is Stage.LEAD:
+        # The opening rows of the range, found through the (to_stage, effective_on) index.
+        subject = subject_column(model)
+        return model.id.in_(
+            select(subject).where(
+                StageChange.to_stage == Stage.LEAD,
+                StageChange.from_stage.is_(None),
+                subject.is_not(None),
+                in_range(StageChange.effective_on, start, end),
+            )
+        )
+    return in_range(getattr(model, MILESTONE_FIELDS[event]), start, end)
+
+
+def reached_condition(model: type[Lead] | type[Project], stage: Stage) -> ColumnElement[bool]:
+    """Records whose history shows they entered *stage* (skipped stages have rows too)."""
+    return (
+        select(StageChange.id)
+        .where(subject_column(model) == model.id, StageChange.to_stage == stage)
+        .correlate(model)
+        .exists()
+    )
 
 
 def list_page_stmt(stmt: Select, model: type[Lead] | type[Project]) -> Select:

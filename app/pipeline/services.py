@@ -492,6 +492,7 @@ def _apply(
                 from_stage=step.from_stage,
                 to_stage=step.to_stage,
                 effective_on=step.effective_on,
+                from_since=step.from_since,
                 recorded_by_id=recorded_by.id,
                 confirmed_by_id=confirmed_by.id if confirmed_by else None,
                 reason=(move.reason or "").strip() or None if is_last else None,

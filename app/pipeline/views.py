@@ -34,7 +34,7 @@ from app.extensions import db
 from app.parks.models import ChainLink, Park
 from app.parks.services import link_choices, list_chains, list_parks
 from app.pipeline import queries, services, visibility
-from app.pipeline.flags import Thresholds, load_thresholds, save_thresholds
+from app.pipeline.flags import current_thresholds, save_thresholds
 from app.pipeline.forms import (
     ContactForm,
     DecisionForm,
@@ -51,13 +51,6 @@ from app.pipeline.models import FIELD_LABELS, ContactType, Lead, LeadSource, Pro
 bp = Blueprint("pipeline", __name__)
 
 
-def current_thresholds() -> Thresholds:
-    """Return the investment thresholds, read once per request (templates call `thresholds()`)."""
-    if "thresholds" not in g:
-        g.thresholds = load_thresholds(db.session)
-    return g.thresholds
-
-
 @bp.before_app_request
 def _fresh_thresholds() -> None:
     # A cache in ``g`` lives as long as the app context; each request reads the table anew.
@@ -68,6 +61,7 @@ bp.add_app_template_global(current_thresholds, "thresholds")
 bp.add_app_template_global(queries.is_stale, "is_stale")
 bp.add_app_template_global(lambda name: FIELD_LABELS.get(name, name), "field_label")
 bp.add_app_template_global(queries.too_long_in_stage, "too_long_in_stage")
+bp.add_app_template_global(queries.event_label, "event_label")
 
 KINDS: dict[str, type[Lead] | type[Project]] = {"leads": Lead, "projects": Project}
 

@@ -24,9 +24,13 @@ from app.digests.content import (
     annual_target_progress,
     build_digest,
 )
+from app.digests.render import render_digest
 from app.digests.weeks import IsoWeek
+from app.pipeline.flags import Thresholds
 from app.pipeline.lifecycle import Stage
 from app.pipeline.models import StageChange
+from app.targets.models import AnnualTarget, Metric
+from app.targets.services import progress
 from tests.factories import LeadFactory, ProjectFactory, UserFactory
 
 BASE = "http://crm.test"
@@ -185,7 +189,53 @@ def test_leader_and_admin_see_every_park_and_the_big_projects_that_moved(
         assert by_stage[Stage.CONSTRUCTION].project_total == Decimal("60")
         assert sum(t.lead_count for t in digest.totals) == 4
         assert digest.targets == []
-    assert annual_target_progress(session, world.leader, scene["week"]) == []
+    assert annual_target_progress(session, world.leader, scene["week"], Thresholds()) == []
+
+
+def test_targets_progress_as_of_the_week(session: Any, world: Any, scene: dict) -> None:
+    week = scene["week"]
+    end = week.monday + dt.timedelta(days=6)
+    signed = ProjectFactory(
+        lead=LeadFactory(park=world.park_a, owner=world.officer),
+        total_investment=Decimal("60"),
+        signed_on=end,
+    )
+    ProjectFactory(  # signed after the week: not counted yet
+        lead=LeadFactory(park=world.park_a, owner=world.officer),
+        total_investment=Decimal("70"),
+        signed_on=end + dt.timedelta(days=1),
+    )
+    session.add_all(
+        [
+            AnnualTarget(year=end.year, metric=Metric.SIGNED, tier="big", goal_count=4),
+            AnnualTarget(
+                year=end.year,
+                metric=Metric.SIGNED_INVESTMENT,
+                park_id=world.park_a.id,
+                goal_amount=Decimal(1500),
+            ),
+        ]
+    )
+    session.flush()
+    leader = build_digest(session, world.leader, week, BASE)
+    as_of_week = progress(session, world.leader, end.year, Thresholds(), end)
+    assert [t.actual for t in leader.targets] == [r.actual for r in as_of_week]
+    big = as_of_week[0]
+    assert big.done.filters.date_to == end
+    # The project signed the day after the week is counted in the next digest.
+    later = progress(session, world.leader, end.year, Thresholds(), end + dt.timedelta(days=1))
+    assert later[0].actual == big.actual + 1
+    assert leader.targets[1].label == f"{end.year}年 集成电路产业园 签约项目总投资（亿元）"
+    assert leader.targets[1].figures.endswith(" / 1,500.00 亿元")
+    assert signed.total_investment <= leader.targets[1].actual
+    assert leader.targets[0].figures == f"{int(big.actual)} / 4 个"
+    assert leader.targets[0].percent == f"{(big.share * 100).quantize(Decimal('0.1'))}%"
+    # A park manager follows his parks' targets; another park's manager none of these.
+    manager = build_digest(session, world.manager, week, BASE)
+    assert [t.unit for t in manager.targets] == ["亿元"]
+    assert build_digest(session, world.other_manager, week, BASE).targets == []
+    text = render_digest(leader).text
+    assert "【年度目标进度】" in text and f"{int(big.actual)} / 4 个（" in text
 
 
 def test_threshold_crossings_come_from_the_audit_log(session: Any, world: Any) -> None:

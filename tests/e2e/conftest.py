@@ -64,6 +64,7 @@ def browser() -> Iterator[Any]:
                 "--disable-component-update",
                 "--disable-sync",
                 "--no-first-run",
+                "--lang=zh-CN",
             ],
         )
         yield browser

@@ -141,19 +141,19 @@ def test_skipped_stages(current: Stage, target: Stage, expected: list[Stage]) ->
 @pytest.mark.parametrize(("current", "target"), list(itertools.pairwise(MAIN_LINE)))
 def test_one_step_forward(current: Stage, target: Stage) -> None:
     steps = plan_move(current, SINCE, Move(target, day(10)), TODAY)
-    assert steps == [Step(current, target, day(10))]
+    assert steps == [Step(current, target, day(10), SINCE)]
 
 
 def test_move_on_the_day_of_the_previous_change_and_today_are_allowed() -> None:
-    assert plan_move(L, SINCE, Move(C, SINCE), TODAY) == [Step(L, C, SINCE)]
-    assert plan_move(L, SINCE, Move(C, TODAY), TODAY) == [Step(L, C, TODAY)]
+    assert plan_move(L, SINCE, Move(C, SINCE), TODAY) == [Step(L, C, SINCE, SINCE)]
+    assert plan_move(L, SINCE, Move(C, TODAY), TODAY) == [Step(L, C, TODAY, SINCE)]
 
 
 def test_back_dating_is_allowed() -> None:
     """The signing happened last Tuesday: the move is recorded with last Tuesday's date."""
     last_tuesday = dt.date(2026, 5, 12)
     steps = plan_move(N, dt.date(2026, 1, 10), Move(S, last_tuesday), TODAY)
-    assert steps == [Step(N, S, last_tuesday)]
+    assert steps == [Step(N, S, last_tuesday, dt.date(2026, 1, 10))]
 
 
 def test_record_without_a_previous_date_accepts_any_past_date() -> None:
@@ -166,10 +166,10 @@ def test_skipping_writes_one_step_per_stage_in_order() -> None:
     move = Move(K, day(40), skipped_dates={C: day(5), N: day(10), S: day(30)})
     steps = plan_move(L, SINCE, move, TODAY)
     assert steps == [
-        Step(L, C, day(5)),
-        Step(C, N, day(10)),
-        Step(N, S, day(30)),
-        Step(S, K, day(40)),
+        Step(L, C, day(5), SINCE),
+        Step(C, N, day(10), day(5)),
+        Step(N, S, day(30), day(10)),
+        Step(S, K, day(40), day(30)),
     ]
 
 
@@ -181,25 +181,25 @@ def test_skipped_dates_may_equal_each_other_and_the_bounds() -> None:
 
 def test_dates_of_stages_not_skipped_are_ignored() -> None:
     move = Move(C, day(2), skipped_dates={N: day(1), S: day(9)})
-    assert plan_move(L, SINCE, move, TODAY) == [Step(L, C, day(2))]
+    assert plan_move(L, SINCE, move, TODAY) == [Step(L, C, day(2), SINCE)]
 
 
 @pytest.mark.parametrize("current", [L, C, N, S, K, P])
 def test_put_on_hold_from_any_active_stage(current: Stage) -> None:
-    assert plan_move(current, SINCE, Move(H, day(1)), TODAY) == [Step(current, H, day(1))]
+    assert plan_move(current, SINCE, Move(H, day(1)), TODAY) == [Step(current, H, day(1), SINCE)]
 
 
 @pytest.mark.parametrize("current", [L, C, N, S, K, P, H])
 def test_drop_with_a_reason_from_any_open_stage(current: Stage) -> None:
     move = Move(D, day(1), reason="企业战略调整，项目取消")
     steps = plan_move(current, SINCE, move, TODAY, held_from=N if current is H else None)
-    assert steps == [Step(current, D, day(1))]
+    assert steps == [Step(current, D, day(1), SINCE)]
 
 
 @pytest.mark.parametrize("held_from", [L, C, N, S, K, P])
 def test_resume_from_hold(held_from: Stage) -> None:
     steps = plan_move(H, SINCE, Move(held_from, day(1)), TODAY, held_from=held_from)
-    assert steps == [Step(H, held_from, day(1))]
+    assert steps == [Step(H, held_from, day(1), SINCE)]
 
 
 # --- plan_move: refusals --------------------------------------------------------------------
