@@ -75,6 +75,7 @@ compile-translations: | $(PY)
 run: install compile-translations instance
 	$(RUN_ENV) $(FLASK) db upgrade
 	$(RUN_ENV) $(FLASK) demo load
+	$(RUN_ENV) $(FLASK) demo results-2022
 	$(RUN_ENV) $(FLASK) run --host 127.0.0.1 --port 5000
 
 # --- checks ------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ Runtime-editable settings (investment thresholds, annual targets) live in databa
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -36,6 +37,8 @@ class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY")
     SQLALCHEMY_DATABASE_URI = database_url(f"sqlite:///{INSTANCE_DIR / 'crm.sqlite3'}")
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # PostgreSQL's JIT compiler costs more than it saves on the pages' short aggregates.
+    POSTGRES_JIT = _env_bool("POSTGRES_JIT", False)
     SQLALCHEMY_RECORD_QUERIES = False
 
     BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
@@ -52,7 +55,25 @@ class Config:
     SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
+    # "Remember me" lasts two weeks (Flask-Login's default is a year).
+    REMEMBER_COOKIE_DURATION = dt.timedelta(days=int(os.environ.get("REMEMBER_COOKIE_DAYS", "14")))
     WTF_CSRF_TIME_LIMIT = None
+    # Behind a reverse proxy: how many proxies set X-Forwarded-For/-Proto in front of the
+    # app (werkzeug's ProxyFix trusts exactly that many hops); 0 when the app faces clients.
+    PROXY_FIX_HOPS = int(os.environ.get("PROXY_FIX_HOPS", "0"))
+    # Strict-Transport-Security on HTTPS responses, in seconds (0: no header).
+    HSTS_MAX_AGE = int(os.environ.get("HSTS_MAX_AGE", str(365 * 24 * 3600)))
+    # Login attempts (Flask-Limiter): failed attempts per account and per client address. The
+    # counters live in Redis when REDIS_URL is set (shared by every worker and host), else in
+    # the process's memory (one process only).
+    REDIS_URL = os.environ.get("REDIS_URL")
+    RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
+    RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
+    RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "crm")
+    # Redis unreachable: count in memory meanwhile rather than refuse every login.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "10 per 15 minutes")
+    LOGIN_LIMIT_PER_ADDRESS = os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "30 per 15 minutes")
     # argon2id cost parameters (argon2-cffi's defaults, RFC 9106 low-memory profile).
     ARGON2_TIME_COST = int(os.environ.get("ARGON2_TIME_COST", "3"))
     ARGON2_MEMORY_COST = int(os.environ.get("ARGON2_MEMORY_COST", str(64 * 1024)))
@@ -119,6 +140,10 @@ class TestingConfig(Config):
     MAIL_USE_SSL = False
     DIGEST_RETRY_BASE_SECONDS = 0.0
     DIGEST_SCHEDULER_IN_WEB = False
+    # The suite logs in thousands of times from one address; tests/auth/test_login_limits.py
+    # builds its own applications with the limiter on.
+    RATELIMIT_ENABLED = False
+    RATELIMIT_STORAGE_URI = "memory://"
 
 
 class ProductionConfig(Config):

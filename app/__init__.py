@@ -34,19 +34,22 @@ def create_app(config: str | type | None = None, **overrides: Any) -> Flask:
     register_template_helpers(app)
     register_error_handlers(app)
     register_hooks(app)
+    register_security(app)
     register_scheduler(app)
     return app
 
 
 def register_models() -> None:
     """Import every model module so that the metadata is complete (for Alembic and create_all)."""
+    import app.api.models
     import app.auth.models
     import app.core.audit
     import app.core.settings
     import app.digests.models
     import app.enterprises.models
     import app.parks.models
-    import app.pipeline.models  # noqa: F401
+    import app.pipeline.models
+    import app.targets.models  # noqa: F401
 
 
 def register_extensions(app: Flask) -> None:
@@ -62,15 +65,23 @@ def register_extensions(app: Flask) -> None:
 
         with app.app_context():
             enable_sqlite_pragmas(db.engine)
+    elif app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        from app.core.postgresql import configure_postgresql
+
+        with app.app_context():
+            configure_postgresql(db.engine, jit=app.config["POSTGRES_JIT"])
 
 
 def register_blueprints(app: Flask) -> None:
+    from app.api import init_api
     from app.auth.views import bp as auth_bp
+    from app.cockpit.views import bp as cockpit_bp
     from app.digests.views import bp as digests_bp
     from app.enterprises.views import bp as enterprises_bp
     from app.ledger.views import bp as ledger_bp
     from app.parks.views import bp as parks_bp
     from app.pipeline.views import bp as pipeline_bp
+    from app.targets.views import bp as targets_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(pipeline_bp)
@@ -78,10 +89,14 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(parks_bp)
     app.register_blueprint(digests_bp)
     app.register_blueprint(ledger_bp)
+    app.register_blueprint(targets_bp)
+    app.register_blueprint(cockpit_bp)
+    init_api(app)  # the JSON API under /api/v1, its docs and the token pages (app/api)
 
 
 def register_cli(app: Flask) -> None:
     from app.auth.cli import users_cli
+    from app.backup.cli import backup_cli
     from app.demo.cli import demo_cli
     from app.digests.cli import digests_cli
     from app.ledger.cli import ledger_cli
@@ -90,6 +105,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(demo_cli)
     app.cli.add_command(digests_cli)
     app.cli.add_command(ledger_cli)
+    app.cli.add_command(backup_cli)
 
 
 def register_scheduler(app: Flask) -> None:
@@ -109,6 +125,17 @@ def register_error_handlers(app: Flask) -> None:
     from app.core.errors import init_error_handlers
 
     init_error_handlers(app)
+
+
+def register_security(app: Flask) -> None:
+    """Security headers and the proxy (app/core/security.py), login attempt limits."""
+    from app.auth.throttle import init_login_limits
+    from app.core.security import allow_framing_by_self, init_security
+
+    init_security(app)
+    # The preferences page shows the digest preview in a sandboxed <iframe>.
+    allow_framing_by_self(app, "digests.preview")
+    init_login_limits(app)
 
 
 def register_hooks(app: Flask) -> None:

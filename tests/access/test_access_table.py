@@ -11,9 +11,13 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from app.api.models import ApiToken
+from app.api.tokens import create_token
 from app.pipeline.lifecycle import Stage
 from app.pipeline.models import StageProposal
+from app.targets.models import AnnualTarget, Metric
 from tests.factories import EnterpriseContactFactory, LeadFactory, ProjectFactory
 
 CASES = ("anonymous", "officer", "officer2", "manager", "manager2", "leader", "admin")
@@ -38,6 +42,8 @@ RECORD_VIEW = rule(officer2=HIDDEN, manager2=HIDDEN)
 RECORD_EDIT = rule(officer2=HIDDEN, manager2=HIDDEN, leader=FORBIDDEN)
 RECORD_MANAGE = rule(officer=FORBIDDEN, officer2=HIDDEN, manager2=HIDDEN, leader=FORBIDDEN)
 MANAGERS = rule(officer=FORBIDDEN, officer2=FORBIDDEN, leader=FORBIDDEN)
+# Leaders, admins and park managers (their own parks); officers work from their lists.
+COCKPIT = rule(officer=FORBIDDEN, officer2=FORBIDDEN)
 # A stored upload belongs to its uploader: any other token is 404 for those who may import.
 UPLOAD_TOKEN = rule(**{c: HIDDEN for c in CASES[1:] if c != "leader"}, leader=FORBIDDEN)
 
@@ -94,7 +100,69 @@ ACCESS: dict[str, dict[str, dict[str, str]]] = {
     "ledger.export": {"GET": ANY_USER},
     "ledger.reports": {"GET": ANY_USER},
     "ledger.report_download": {"GET": ANY_USER},
+    # The cockpit and chain map (app/cockpit); annual targets (app/targets).
+    "cockpit.index": {"GET": COCKPIT},
+    "cockpit.chain_map": {"GET": COCKPIT},
+    "targets.target_list": {"GET": ADMIN_ONLY},
+    "targets.target_edit": {"GET": ADMIN_ONLY, "POST": ADMIN_ONLY},
+    "targets.target_delete": {"POST": ADMIN_ONLY},
+    "targets.target_copy": {"POST": ADMIN_ONLY},
 }
+
+# --- The JSON API (app/api) ---------------------------------------------------------------------
+# API calls carry the case user's bearer token (see `api_token` in the scene) instead of a login,
+# and write with a JSON body; without a token (anonymous) the answer is 401. The token pages and
+# the documentation are ordinary pages.
+UNAUTHORIZED = "401"
+API_BLUEPRINTS = ("api_enterprises", "api_leads", "api_projects", "api_reference", "api_pipeline")
+
+
+def api_rule(**by_case: str) -> dict[str, str]:
+    return {**rule(**by_case), "anonymous": UNAUTHORIZED}
+
+
+API_ANY = api_rule()
+API_CREATORS = api_rule(leader=FORBIDDEN)
+API_RECORD_VIEW = api_rule(officer2=HIDDEN, manager2=HIDDEN)
+API_RECORD_EDIT = api_rule(officer2=HIDDEN, manager2=HIDDEN, leader=FORBIDDEN)
+API_RECORD_MANAGE = api_rule(officer=FORBIDDEN, officer2=HIDDEN, manager2=HIDDEN, leader=FORBIDDEN)
+PUBLIC = {case: OK for case in CASES}
+ACCESS.update(
+    {
+        "api-docs.openapi_json": {"GET": PUBLIC},
+        "api_docs.docs": {"GET": PUBLIC},
+        "api_tokens.token_list": {"GET": ANY_USER, "POST": ANY_USER},
+        # The scene's token belongs to `officer`; anyone else's revoke finds no such token.
+        "api_tokens.token_revoke": {"POST": rule(**{c: HIDDEN for c in CASES[2:]})},
+        "api_enterprises.enterprise_list": {"GET": API_ANY, "POST": API_CREATORS},
+        "api_enterprises.enterprise_item": {"GET": API_ANY, "PATCH": API_CREATORS},
+        "api_leads.lead_list": {"GET": API_ANY, "POST": API_CREATORS},
+        "api_leads.lead_item": {"GET": API_RECORD_VIEW, "PATCH": API_RECORD_EDIT},
+        "api_leads.lead_projects": {"POST": API_RECORD_EDIT},
+        "api_leads.lead_owner": {"PUT": API_RECORD_MANAGE},
+        "api_leads.lead_contacts": {"GET": API_RECORD_VIEW, "POST": API_RECORD_EDIT},
+        "api_leads.lead_stage_changes": {"GET": API_RECORD_VIEW, "POST": API_RECORD_EDIT},
+        "api_projects.project_list": {"GET": API_ANY},
+        "api_projects.project_item": {"GET": API_RECORD_VIEW, "PATCH": API_RECORD_EDIT},
+        "api_projects.project_owner": {"PUT": API_RECORD_MANAGE},
+        "api_projects.project_contacts": {"GET": API_RECORD_VIEW, "POST": API_RECORD_EDIT},
+        "api_projects.project_stage_changes": {"GET": API_RECORD_VIEW, "POST": API_RECORD_EDIT},
+        "api_reference.park_list": {"GET": API_ANY},
+        "api_reference.park_item": {"GET": API_ANY},
+        "api_reference.chain_list": {"GET": API_ANY},
+        "api_reference.chain_item": {"GET": API_ANY},
+        "api_pipeline.board": {"GET": api_rule(officer=FORBIDDEN, officer2=FORBIDDEN)},
+        "api_pipeline.proposal_list": {
+            "GET": api_rule(officer=FORBIDDEN, officer2=FORBIDDEN, leader=FORBIDDEN)
+        },
+        "api_pipeline.proposal_decide": {
+            "POST": api_rule(
+                officer=FORBIDDEN, officer2=FORBIDDEN, leader=FORBIDDEN, manager2=HIDDEN
+            )
+        },
+    }
+)
+
 SKIPPED = {"static"}
 
 
@@ -138,6 +206,8 @@ def scene(world: Any, session: Any) -> dict[str, Any]:
         proposed_by_id=world.officer.id,
     )
     session.add(proposal)
+    target = AnnualTarget(year=2026, metric=Metric.SIGNED, goal_count=10)
+    session.add(target)
     session.flush()
     users = {
         "officer": world.officer,
@@ -147,7 +217,13 @@ def scene(world: Any, session: Any) -> dict[str, Any]:
         "leader": world.leader,
         "admin": world.admin,
     }
+    # The API (app/api): each user's bearer token, and the officer's token row for its pages.
+    api_tokens = {case: create_token(session, user, name=case)[1] for case, user in users.items()}
+    officer_token = session.scalar(select(ApiToken).where(ApiToken.user_id == world.officer.id))
     values = {
+        "lead_id": lead.id,
+        "project_id": project.id,
+        "token_id": officer_token.id,
         "user_id": world.officer.id,
         "park_id": world.park_a.id,
         "chain_id": world.chain.id,
@@ -155,12 +231,19 @@ def scene(world: Any, session: Any) -> dict[str, Any]:
         "enterprise_id": lead.enterprise_id,
         "person_id": person.id,
         "proposal_id": proposal.id,
+        "target_id": target.id,
         "decision": "confirm",
         "code": "en",
         "token": "x" * 32,
         "fmt": "xlsx",
     }
-    return {"users": users, "values": values, "lead": lead, "project": project}
+    return {
+        "users": users,
+        "values": values,
+        "lead": lead,
+        "project": project,
+        "api_tokens": api_tokens,
+    }
 
 
 def _url(endpoint: str, arguments: frozenset[str], fixed: dict[str, Any], scene: dict) -> str:
@@ -177,7 +260,7 @@ def _url(endpoint: str, arguments: frozenset[str], fixed: dict[str, Any], scene:
 def _outcome(response: Any) -> str:
     if response.status_code == 302 and "/login" in response.headers.get("Location", ""):
         return LOGIN
-    if response.status_code in (403, 404):
+    if response.status_code in (401, 403, 404):
         return str(response.status_code)
     assert response.status_code < 500, response.get_data(as_text=True)[:2000]
     return OK
@@ -201,10 +284,17 @@ def test_access(
     fixed: dict[str, Any],
 ) -> None:
     expected = ACCESS[endpoint]
-    if case != "anonymous":
+    on_api = endpoint.split(".")[0] in API_BLUEPRINTS
+    if case != "anonymous" and not on_api:
         login_as(scene["users"][case])
     with app.test_request_context():
         url = _url(endpoint, arguments, fixed, scene)
     for method, by_case in expected.items():
-        response = client.open(url, method=method, data={})
+        if on_api:
+            token = scene["api_tokens"].get(case)
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            body = {} if method == "GET" else {"json": {}}
+            response = client.open(url, method=method, headers=headers, **body)
+        else:
+            response = client.open(url, method=method, data={})
         assert _outcome(response) == by_case[case], f"{method} {url} as {case}"
