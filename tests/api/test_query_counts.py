@@ -58,8 +58,16 @@ URLS = [
 ]
 
 
-@pytest.mark.parametrize("role", ["officer", "manager", "admin"])
-@pytest.mark.parametrize("url", URLS)
+# Officers have no board (their board call is a 403, checked by the access table).
+CASES = [
+    (role, url)
+    for role in ("officer", "manager", "admin")
+    for url in URLS
+    if not (role == "officer" and "board" in url)
+]
+
+
+@pytest.mark.parametrize(("role", "url"), CASES)
 def test_fixed_number_of_statements(
     client: Any,
     world: Any,
@@ -74,8 +82,6 @@ def test_fixed_number_of_statements(
     add_records(session, refs, 0, SMALL)
     url = url.format(lead=lead_id(session))
     api.get("/api/v1/parks")  # the token's first use writes its "last used" stamp
-    if "board" in url and role == "officer":
-        pytest.skip("officers have no board")
     small = measure(session, api, count_queries, url)
     add_records(session, refs, SMALL, LARGE)
     large = measure(session, api, count_queries, url)
