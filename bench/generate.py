@@ -437,6 +437,8 @@ def generate(database_url: str, scale: float, seed: int) -> dict[str, int]:
             db.session.execute(db.text("ANALYZE"))
         db.session.commit()
         generator.counts["seconds"] = round(time.perf_counter() - started)
+        db.session.remove()
+        db.engine.dispose()  # no connection stays open (the database may be copied next)
         return generator.counts
 
 

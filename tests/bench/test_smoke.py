@@ -1,4 +1,5 @@
-"""The benchmark tools work: generate a tiny district, run the cockpit benchmark on it.
+"""The benchmark tools work: generate a tiny district, run the cockpit benchmark and the runner
+on it (and, on PostgreSQL, the load test for five seconds).
 
 No time is asserted (benchmarks are run by hand, see bench/README.md); this only keeps the tools
 from rotting as the schema changes.
@@ -6,11 +7,15 @@ from rotting as the schema changes.
 
 from __future__ import annotations
 
+import os
+import uuid
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, select, text
+import pytest
+from sqlalchemy import create_engine, func, make_url, select, text
+from sqlalchemy.pool import NullPool
 
-from bench import cockpit, generate
+from bench import cockpit, generate, load, run
 
 
 def test_generate_and_measure_a_tiny_district(tmp_path: Path) -> None:
@@ -43,3 +48,50 @@ def test_generate_and_measure_a_tiny_district(tmp_path: Path) -> None:
     (result,) = out.glob("cockpit-*-sqlite.md")
     table = result.read_text(encoding="utf-8")
     assert "| GET /cockpit/ (leader) |" in table and "200 projects" in table
+
+    # The runner (bench/run.py) on the same tiny district: every path answers, a table is written.
+    run.main(["--database-url", url, "--runs", "1", "--slow-runs", "1", "--output", str(out)])
+    (result,) = out.glob("run-*-sqlite.md")
+    table = result.read_text(encoding="utf-8")
+    for path in ("lead list, first page", "park board", "log a contact", "move a stage", "export"):
+        assert f"| {path}" in table
+    assert "× floor" in table
+
+
+def test_load_test_on_a_tiny_district(tmp_path: Path) -> None:
+    """bench/load.py for 5 seconds: gunicorn on PostgreSQL, no 5xx, no lost write."""
+    suite = os.environ.get("TEST_DATABASE_URL", "")
+    if not suite.startswith("postgresql"):
+        pytest.skip("the load test needs PostgreSQL (run `make test-pg`)")
+    server_url = make_url(suite).set(drivername="postgresql")
+    name = f"bench_tiny_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    server = create_engine(server_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    with server.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        tiny = server_url.set(database=name).render_as_string(hide_password=False)
+        generate.generate(tiny, scale=0.002, seed=7)
+        code = load.main(
+            [
+                "--server",
+                server_url.render_as_string(hide_password=False),
+                "--template",
+                name,
+                "--seconds",
+                "5",
+                "--users",
+                "5",
+                "--workers",
+                "2",
+                "--output",
+                str(tmp_path),
+            ]
+        )
+        (result,) = tmp_path.glob("load-*.md")
+        report = result.read_text(encoding="utf-8")
+        assert code == 0, report
+        assert "server errors (5xx): 0" in report and "lost: 0" in report
+    finally:
+        with server.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        server.dispose()

@@ -1,0 +1,501 @@
+"""Benchmark runner: each main path as a user meets it, next to its SQL floor of the same run.
+
+    cp /tmp/district.sqlite3 /tmp/district_rw.sqlite3      # the runner WRITES (contacts, stages)
+    python -m bench --database-url sqlite:////tmp/district_rw.sqlite3 [--runs 15]
+    python -m bench --database-url postgresql://postgres@127.0.0.1/a_copy_of_the_district
+
+APP: requests through the WSGI app's test client, logged in as the role that uses the path
+(leader: lists, detail, cockpit; manager: the board of their park; admin: writes and export),
+and ``build_digest`` for every recipient. FLOOR: the same numbers fetched by one hand-written
+SQL statement on the plain driver (sqlite3 or psycopg). For each path: median, p95, SQL
+statements per request and the ratio median / floor median; the targets of issue 7 item 3
+next to each figure. Writes ``bench/results/run-<date>-<sqlite|postgresql>.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import sqlite3
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = Path(__file__).resolve().parent / "results"
+PASSWORD = "Bench@2026"  # noqa: S105 (the generated users' password, bench/generate.py)
+PAGE = 25
+
+LIST_COLUMNS = """
+SELECT lead.id, lead.title, lead.stage, lead.estimated_investment, lead.last_contact_on,
+       lead.updated_at, enterprise.name, park.name, u.full_name, chain_link.name, chain.name
+FROM lead JOIN enterprise ON enterprise.id = lead.enterprise_id
+JOIN park ON park.id = lead.park_id JOIN "user" u ON u.id = lead.owner_id
+LEFT JOIN chain_link ON chain_link.id = lead.chain_link_id
+LEFT JOIN chain ON chain.id = chain_link.chain_id
+"""
+
+
+@dataclass
+class Measured:
+    name: str
+    action: Callable[[], Any]
+    floor: list[tuple[str, dict[str, Any]]]  # statements of the floor (run together)
+    target_ms: float | None = None
+    target_ratio: float | None = None
+    runs: int | None = None  # override --runs (slow paths)
+    note: str = ""
+    times: list[float] = field(default_factory=list)
+    floor_times: list[float] = field(default_factory=list)
+    statements: int = 0
+
+
+def timed(action: Callable[[], Any], runs: int, warm_up: bool = True) -> list[float]:
+    if warm_up:
+        action()  # caches, compiled statements
+    out = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        action()
+        out.append(time.perf_counter() - started)
+    return out
+
+
+def p95(times: list[float]) -> float:
+    ordered = sorted(times)
+    return ordered[max(0, int(len(ordered) * 0.95 + 0.5) - 1)]
+
+
+class Floor:
+    """Runs hand-written SQL on the plain driver (named parameters written ``:name``)."""
+
+    def __init__(self, url: str) -> None:
+        self.sqlite = url.startswith("sqlite")
+        if self.sqlite:
+            self.conn: Any = sqlite3.connect(url.removeprefix("sqlite:///"))
+        else:
+            import psycopg
+
+            self.conn = psycopg.connect(url.replace("postgresql+psycopg", "postgresql"))
+            self.conn.execute("SET jit = off")  # as the application's connections (POSTGRES_JIT)
+            self.conn.commit()
+
+    def sql(self, text: str) -> str:
+        if self.sqlite:
+            return text
+        import re
+
+        return re.sub(r"(?<!:):([a-z_]+)", r"%(\1)s", text.replace("%", "%%"))
+
+    def run(self, statements: list[tuple[str, dict[str, Any]]]) -> Any:
+        result = None
+        for text, params in statements:
+            cursor = self.conn.execute(self.sql(text), params)
+            result = cursor.fetchall() if cursor.description else None
+        self.conn.commit()
+        return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--slow-runs", type=int, default=3, help="runs of export and digests")
+    parser.add_argument("--output", type=Path, default=RESULTS, help="folder for the result")
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(ROOT))
+
+    from sqlalchemy import event, func, select
+
+    from app import create_app
+    from app.auth.models import Role, User
+    from app.core.timeutil import today_local
+    from app.digests.content import build_digest
+    from app.digests.weeks import IsoWeek
+    from app.enterprises.models import Enterprise
+    from app.extensions import db
+    from app.pipeline.flags import load_thresholds
+    from app.pipeline.lifecycle import Stage
+    from app.pipeline.models import ContactLog, Lead, Project
+    from bench.cockpit import FLOOR_SQL as COCKPIT_FLOOR
+    from config import database_url
+
+    url = args.database_url
+    app = create_app("development", SQLALCHEMY_DATABASE_URI=database_url(url))
+    app.config.update(WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=False)
+    floor = Floor(url)
+    today = today_local()
+    week = IsoWeek.last_completed(today)
+    paths: list[Measured] = []
+    statements: list[int] = [0]
+
+    def count(*_a: Any) -> None:
+        statements[0] += 1
+
+    with app.app_context():
+        s = db.session
+        projects = s.scalar(select(func.count()).select_from(Project))
+        leads = s.scalar(select(func.count()).select_from(Lead))
+        contacts = s.scalar(select(func.count()).select_from(ContactLog))
+
+        def first(role: Role) -> User:
+            return s.scalars(select(User).where(User.role == role, User.active).limit(1)).one()
+
+        leader, admin = first(Role.LEADER), first(Role.ADMIN)
+        admin_id = admin.id
+        manager = s.scalars(
+            select(User).where(User.role == Role.MANAGER, User.active).limit(1)
+        ).one()
+        park_id = min(manager.park_ids) if manager.park_ids else None
+        thresholds = load_thresholds(s)
+        big = int(thresholds.floor("big") * 100_000_000)
+        # A busy filter: the most common (park, stage) among the leads.
+        f_park, f_stage = s.execute(
+            select(Lead.park_id, Lead.stage)
+            .group_by(Lead.park_id, Lead.stage)
+            .order_by(func.count().desc())
+            .limit(1)
+        ).one()
+        # A name to search: two characters of an enterprise name in the middle of the table.
+        name = s.scalar(select(Enterprise.name).order_by(Enterprise.id).offset(leads // 10 // 2))
+        needle = (name or "科技")[2:4]
+        deep = max(1, (leads + PAGE - 1) // PAGE - 2)
+        busiest = s.execute(
+            select(ContactLog.lead_id, func.count())
+            .group_by(ContactLog.lead_id)
+            .order_by(func.count().desc())
+            .limit(1)
+        ).one()
+        detail_id, detail_contacts = busiest
+        # Writes: leads still at the first stage (one per run), moved one step on.
+        movable = list(
+            s.scalars(
+                select(Lead.id)
+                .where(Lead.stage == Stage.LEAD)
+                .order_by(Lead.id)
+                .limit(args.runs + 2)
+            )
+        )
+        # the last one takes the contacts (its version changes), the others the stage moves
+        write_id = movable.pop() if len(movable) > 1 else detail_id
+        recipients = list(s.scalars(select(User).where(User.active.is_(True))))
+        base_url = app.config.get("BASE_URL") or "http://localhost"
+        s.rollback()
+
+        clients: dict[str, Any] = {}
+        for who, user in (("leader", leader), ("manager", manager), ("admin", admin)):
+            client = app.test_client()
+            r = client.post("/login", data={"username": user.username, "password": PASSWORD})
+            assert r.status_code == 302, (who, r.status_code)
+            clients[who] = client
+
+        def get(who: str, path: str) -> Callable[[], Any]:
+            def action() -> None:
+                response = clients[who].get(path)
+                assert response.status_code == 200, (path, response.status_code)
+
+            return action
+
+        page = f"{LIST_COLUMNS} {{where}} ORDER BY lead.updated_at DESC, lead.id DESC "
+        page += f"LIMIT {PAGE} OFFSET :offset"
+        no_filter = {"offset": 0}
+        paths.append(
+            Measured(
+                "lead list, first page (leader)",
+                get("leader", "/leads"),
+                [(page.format(where=""), no_filter), ("SELECT count(*) FROM lead", {})],
+                50,
+                3,
+            )
+        )
+        cond = "WHERE lead.park_id = :p AND lead.stage = :s AND lead.estimated_investment >= :b"
+        fargs = {"p": f_park, "s": str(f_stage.value if hasattr(f_stage, "value") else f_stage)}
+        fargs["b"] = big
+        paths.append(
+            Measured(
+                "lead list, park + stage + tier (leader)",
+                get("leader", f"/leads?park={f_park}&stage={fargs['s']}&tier=big"),
+                [
+                    (page.format(where=cond), {**fargs, "offset": 0}),
+                    (f"SELECT count(*) FROM lead {cond}", fargs),  # noqa: S608
+                ],
+                50,
+                3,
+            )
+        )
+        qcond = (
+            "WHERE lead.title LIKE :q OR lead.enterprise_id IN "
+            "(SELECT id FROM enterprise WHERE name LIKE :q)"
+        )
+        paths.append(
+            Measured(
+                f"lead list, search q={needle} (leader)",
+                get("leader", f"/leads?q={needle}"),
+                [
+                    (page.format(where=qcond), {"q": f"%{needle}%", "offset": 0}),
+                    (f"SELECT count(*) FROM lead {qcond}", {"q": f"%{needle}%"}),  # noqa: S608
+                ],
+                50,
+                3,
+            )
+        )
+        paths.append(
+            Measured(
+                f"lead list, page {deep} (leader)",
+                get("leader", f"/leads?page={deep}"),
+                [
+                    (page.format(where=""), {"offset": (deep - 1) * PAGE}),
+                    ("SELECT count(*) FROM lead", {}),
+                ],
+                50,
+                3,
+            )
+        )
+        detail_floor = """
+SELECT 'c', c.contact_on, c.created_at, c.contact_type, c.summary, u.full_name
+FROM contact_log c LEFT JOIN "user" u ON u.id = c.created_by_id WHERE c.lead_id = :id
+UNION ALL
+SELECT 's', sc.effective_on, sc.recorded_at, sc.to_stage, sc.note, u.full_name
+FROM stage_change sc LEFT JOIN "user" u ON u.id = sc.recorded_by_id WHERE sc.lead_id = :id
+ORDER BY 2 DESC, 3 DESC
+"""
+        paths.append(
+            Measured(
+                f"lead detail, {detail_contacts} contacts (leader)",
+                get("leader", f"/leads/{detail_id}"),
+                [(detail_floor, {"id": detail_id})],
+                50,
+                3,
+            )
+        )
+        board_floor = (
+            "SELECT stage, count(*), coalesce(sum(estimated_investment), 0) FROM lead "
+            "WHERE park_id = :p GROUP BY stage"
+        )
+        paths.append(
+            Measured(
+                f"park board, park {park_id} (manager)",
+                get("manager", f"/board?park={park_id}"),
+                [(board_floor, {"p": park_id})],
+                300,
+                2,
+            )
+        )
+        year = {"a": f"{today.year}-01-01", "b": f"{today.year}-12-31"}
+        paths.append(
+            Measured(
+                "cockpit (leader)",
+                get("leader", "/cockpit/"),
+                [(COCKPIT_FLOOR, year)],
+                300,
+                2,
+                note="floor: one of the page's figure sets (see bench/README.md)",
+            )
+        )
+
+        # --- writes (admin) ---
+        marker = [0]
+
+        def log_contact() -> None:
+            marker[0] += 1
+            response = clients["admin"].post(
+                f"/leads/{write_id}/contacts",
+                data={
+                    "contact-contact_type": "visit",
+                    "contact-contact_on": today.isoformat(),
+                    "contact-summary": f"基准测试联系 {marker[0]}",
+                },
+            )
+            assert response.status_code == 302, response.status_code
+
+        contact_floor = [
+            (
+                "INSERT INTO contact_log (lead_id, contact_type, contact_on, summary, "
+                "created_by_id, created_at) VALUES (:id, 'visit', :d, 'floor', :u, :t)",
+                {"id": write_id, "d": today.isoformat(), "u": admin_id, "t": f"{today} 00:00:00"},
+            ),
+            (
+                "UPDATE lead SET last_contact_on = :d, version = version + 1 WHERE id = :id",
+                {"id": write_id, "d": today.isoformat()},
+            ),
+        ]
+        paths.append(Measured("log a contact (admin, POST)", log_contact, contact_floor, 30))
+        with s.no_autoflush:
+            rows = s.execute(select(Lead.id, Lead.version).where(Lead.id.in_(movable))).all()
+            versions = {lead_id: version for lead_id, version in rows}
+        s.rollback()
+        moves = iter(movable)
+
+        def move_stage() -> None:
+            lead_id = next(moves)
+            response = clients["admin"].post(
+                f"/leads/{lead_id}/stage",
+                data={
+                    "stage-target": Stage.CONTACTED.value,
+                    "stage-effective_on": today.isoformat(),
+                    "stage-version": str(versions[lead_id]),
+                },
+            )
+            assert response.status_code == 302, response.status_code
+
+        stage_floor = [
+            (
+                "INSERT INTO stage_change (lead_id, from_stage, to_stage, effective_on, "
+                "recorded_by_id, recorded_at) VALUES (:id, 'lead', 'contacted', :d, :u, :t)",
+                {"id": write_id, "d": today.isoformat(), "u": admin_id, "t": f"{today} 00:00:00"},
+            ),
+            (
+                "UPDATE lead SET stage = stage, stage_since = :d, version = version + 1 "
+                "WHERE id = :id",
+                {"id": write_id, "d": today.isoformat()},
+            ),
+        ]
+        if len(movable) > args.runs:
+            paths.append(Measured("move a stage (admin, POST)", move_stage, stage_floor, 30))
+
+        # --- slow paths ---
+        per_recipient: list[int] = []
+
+        recipient_ids = [user.id for user in recipients]
+
+        def digests() -> None:
+            per_recipient.clear()
+            with app.app_context():
+                for user in db.session.scalars(select(User).where(User.id.in_(recipient_ids))):
+                    before = statements[0]
+                    build_digest(db.session, user, week, base_url)
+                    per_recipient.append(statements[0] - before)
+
+        digest_floor = (
+            "SELECT owner_id, count(*) FILTER (WHERE last_contact_on < :stale), "
+            "count(*) FILTER (WHERE next_step_due < :today) FROM lead "
+            "WHERE stage NOT IN ('dropped', 'full_production') GROUP BY owner_id"
+        )
+        stale = (today - dt.timedelta(days=30)).isoformat()
+        paths.append(
+            Measured(
+                f"all weekly digests, {len(recipients)} active users",
+                digests,
+                [(digest_floor, {"stale": stale, "today": today.isoformat()})],
+                30_000,
+                None,
+                runs=args.slow_runs,
+                note="floor: per-owner stale/overdue counts only",
+            )
+        )
+        export_floor = """
+SELECT p.id, p.name, e.name, e.credit_code, park.name, p.total_investment,
+       p.fixed_asset_investment, p.stage, p.signed_on, p.construction_on, p.production_on,
+       p.full_production_on, u.full_name, p.updated_at
+FROM project p JOIN enterprise e ON e.id = p.enterprise_id JOIN park ON park.id = p.park_id
+JOIN "user" u ON u.id = p.owner_id ORDER BY p.id
+"""
+        paths.append(
+            Measured(
+                f"export {projects:,} projects .xlsx (admin)",
+                get("admin", "/ledger/export/projects.xlsx"),
+                [(export_floor, {})],
+                None,
+                None,
+                runs=args.slow_runs,
+                note="floor: the SELECT alone, no file written",
+            )
+        )
+
+        s.close()
+        engine = db.engine
+
+    # Each request (and the digests) runs in its own application context, as in a server.
+    if True:
+        for p in paths:
+            runs = p.runs or args.runs
+            p.floor_times = timed(lambda p=p: floor.run(p.floor), runs)
+            statements[0] = 0
+            event.listen(engine, "before_cursor_execute", count)
+            try:
+                # The slow paths are long enough to need no warm-up (their first run is timed).
+                p.times = timed(p.action, runs, warm_up=p.runs is None)
+            finally:
+                event.remove(engine, "before_cursor_execute", count)
+            p.statements = round(statements[0] / (runs + (p.runs is None)))
+            if per_recipient and p.action is digests:
+                p.note += f"; statements per recipient {min(per_recipient)}–{max(per_recipient)}"
+            print(f"{p.name}: {statistics.median(p.times) * 1000:.1f} ms", flush=True)
+
+    write_report(args, url, paths, projects, leads, contacts)
+
+
+def verdict(p: Measured) -> str:
+    median = statistics.median(p.times) * 1000
+    ratio = statistics.median(p.times) / statistics.median(p.floor_times)
+    parts = []
+    if p.target_ms is not None:
+        parts.append(f"< {p.target_ms:,.0f} ms: " + ("met" if median < p.target_ms else "NOT met"))
+    if p.target_ratio is not None:
+        parts.append(
+            f"≤ {p.target_ratio:g}× floor: " + ("met" if ratio <= p.target_ratio else "NOT met")
+        )
+    return "; ".join(parts) or "—"
+
+
+def latest_import_result(suffix: str) -> str:
+    found = sorted(RESULTS.glob(f"ledger_import-*-{suffix}.md"))
+    return found[-1].name if found else "(none yet)"
+
+
+def write_report(
+    args: Any, url: str, paths: list[Measured], projects: int, leads: int, contacts: int
+) -> None:
+    is_sqlite = url.startswith("sqlite")
+    if is_sqlite:
+        dialect = "SQLite " + sqlite3.sqlite_version
+    else:
+        import psycopg
+
+        with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as conn:
+            dialect = "PostgreSQL " + str(conn.execute("SHOW server_version").fetchone()[0])
+    suffix = "sqlite" if is_sqlite else "postgresql"
+    load = os.getloadavg()
+    lines = [
+        f"# Benchmark run, {dt.datetime.now().isoformat(timespec='seconds')}",
+        "",
+        f"- machine: {platform.platform()}, {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}; load average at the end "
+        f"{load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}",
+        f"- database: {dialect}; {projects:,} projects, {leads:,} leads, "
+        f"{contacts:,} contact-log rows",
+        f"- runs: {args.runs} after one warm-up ({args.slow_runs} for digests and export, "
+        "without warm-up)",
+        "- floor: the same numbers by hand-written SQL on the plain driver, same run",
+        "",
+        "| path | median ms | p95 ms | SQL statements | floor median ms | × floor | target "
+        "(issue 7 item 3) | note |",
+        "|---|---:|---:|---:|---:|---:|---|---|",
+    ]
+    for p in paths:
+        median, floor_median = statistics.median(p.times), statistics.median(p.floor_times)
+        lines.append(
+            f"| {p.name} | {median * 1000:.1f} | {p95(p.times) * 1000:.1f} | {p.statements} "
+            f"| {floor_median * 1000:.1f} | {median / floor_median:.1f} | {verdict(p)} "
+            f"| {p.note} |"
+        )
+    lines += [
+        "",
+        "The 50,000-row import (dry run plus apply, target ≤ 3× floor) is measured by "
+        f"`bench/ledger_import.py`: latest result `results/{latest_import_result(suffix)}`.",
+    ]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    args.output.mkdir(parents=True, exist_ok=True)
+    day = dt.date.today().isoformat()
+    (args.output / f"run-{day}-{suffix}.md").write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
