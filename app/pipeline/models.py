@@ -170,6 +170,8 @@ class Lead(Trackable, Base):
         Index("ix_lead_last_contact", "last_contact_on"),
         Index("ix_lead_next_step_due", "next_step_due"),
         Index("ix_lead_investment", "estimated_investment"),
+        # The lists' order (newest activity first): a page reads the index, not a sort of all.
+        Index("ix_lead_updated", "updated_at", "id"),
     )
 
     title: Mapped[str] = mapped_column(String(120))
@@ -208,6 +210,7 @@ class Project(Trackable, Base):
         Index("ix_project_last_contact", "last_contact_on"),
         Index("ix_project_next_step_due", "next_step_due"),
         Index("ix_project_investment", "total_investment"),
+        Index("ix_project_updated", "updated_at", "id"),
         # The cockpit, the targets and the reports count milestones by date.
         Index("ix_project_signed_on", "signed_on"),
         Index("ix_project_construction_on", "construction_on"),
