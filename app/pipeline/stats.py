@@ -90,8 +90,9 @@ def tally(
 
     Returns one :class:`Tally` per group and cell, keyed by ``(*group values, cell key)``
     (without cells: by the group values alone). Groups with no rows are absent: callers fill
-    the gaps with :func:`empty`. *within* optionally narrows the rows read to those matching
-    one of several filters (a year around its months): every cell must imply one of them.
+    the gaps with an empty :class:`Tally` of the group's filters. *within* optionally narrows
+    the rows read to those matching one of several filters (a year around its months): every
+    cell must imply one of them.
     """
     amount = amount_column(model)
     stmt = visibility.visible(select(), user, model).select_from(model)
@@ -122,14 +123,6 @@ def tally(
             tally_ = Tally(kind, filters, values[2 * i], _decimal(total))
             result[groups if cells is None else (*groups, key)] = tally_
     return result
-
-
-def empty(
-    model: Model, base: ListFilters, group: Mapping[str, Any], changes: Mapping[str, Any]
-) -> Tally:
-    """The tally of a group that had no rows (zero, still linking to its empty list)."""
-    group_changes = _group_changes(tuple(group), tuple(group.values()))
-    return Tally(kind_of(model), dataclasses.replace(base, **group_changes, **changes))
 
 
 def _group_changes(group_by: tuple[str, ...], values: tuple[Any, ...]) -> dict[str, Any]:
