@@ -248,8 +248,7 @@ class StageChange(Base):
         # "Reached a stage" (the cockpit's funnel, list filters) reads these without the table.
         Index("ix_stage_change_lead_stage", "lead_id", "to_stage"),
         Index("ix_stage_change_project_stage", "project_id", "to_stage"),
-        # Time in stage: the moves of a period, read from the index alone; records opened in a
-        # period (to_stage 线索).
+        # Time in stage: the moves of a period, read from the index alone.
         Index(
             "ix_stage_change_effective_on",
             "effective_on",
@@ -258,7 +257,17 @@ class StageChange(Base):
             "project_id",
             "from_since",
         ),
-        Index("ix_stage_change_to_stage", "to_stage", "effective_on"),
+        # Records opened in a period (to_stage 线索, no from_stage), read from the index alone.
+        Index(
+            "ix_stage_change_to_stage",
+            "to_stage",
+            "effective_on",
+            "from_stage",
+            "lead_id",
+            "project_id",
+        ),
+        # The digest's back-dated moves recorded in a week.
+        Index("ix_stage_change_recorded_at", "recorded_at"),
     )
 
     id: Mapped[intpk]
