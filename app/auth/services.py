@@ -166,14 +166,24 @@ def set_password(user: User, password: str) -> None:
     user.end_sessions()
 
 
-def officers_and_managers(session: Session, active_only: bool = True) -> list[User]:
-    """Return the users who can own leads (officers and park managers) with their parks."""
+def owner_options(session: Session) -> list[tuple[int, str]]:
+    """(id, name) of everyone who owns or has owned records (officers and park managers, in
+    office or not), managers first: the lists' owner filter, read as plain rows."""
+    stmt = (
+        select(User.id, User.full_name)
+        .where(User.role.in_([Role.OFFICER, Role.MANAGER]))
+        .order_by(User.role.desc(), User.full_name)
+    )
+    return [(user_id, name) for user_id, name in session.execute(stmt)]
+
+
+def officers_and_managers(session: Session) -> list[User]:
+    """Return the active users who can own leads (officers and park managers) with their parks."""
     stmt = (
         select(User)
         .where(User.role.in_([Role.OFFICER, Role.MANAGER]))
         .options(selectinload(User.parks))
+        .where(User.active.is_(True))
         .order_by(User.role.desc(), User.full_name)
     )
-    if active_only:
-        stmt = stmt.where(User.active.is_(True))
     return list(session.scalars(stmt))

@@ -23,8 +23,9 @@ from sqlalchemy import or_, select
 
 from app.auth.decorators import admin_required, roles_required
 from app.auth.models import EDITOR_ROLES, Role, User
-from app.auth.services import officers_and_managers
+from app.auth.services import owner_options
 from app.core.forms import as_choices
+from app.core.paging import keyset_page
 from app.core.timeutil import today_local
 from app.core.web import attempt, commit
 from app.enterprises.credit_code import normalize_credit_code
@@ -95,7 +96,7 @@ def _filter_options() -> dict[str, Any]:
     return {
         "parks": list_parks(db.session),
         "chains": list_chains(db.session),
-        "owners": [] if officer else officers_and_managers(db.session, active_only=False),
+        "owners": [] if officer else owner_options(db.session),
         "stages": list(Stage),
     }
 
@@ -108,7 +109,7 @@ def record_list(kind: str):
     filters = queries.ListFilters.from_args(request.args)
     thresholds = current_thresholds()
     stmt = queries.list_page_stmt(queries.filtered(current_user, model, filters, thresholds), model)
-    page = db.paginate(stmt, per_page=_per_page(), error_out=False, count=True)
+    page = keyset_page(db.session, stmt, model.updated_at, model.id, request.args, _per_page())
     return render_template(
         "pipeline/list.html",
         kind=kind,

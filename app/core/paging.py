@@ -1,0 +1,127 @@
+"""Keyset ("seek") pagination for the long lists.
+
+A list ordered newest first by ``(updated_at, id)`` pages by remembering where the page ended
+instead of counting rows to skip: the next page is "the rows before this one in the order",
+found through the index on ``(updated_at, id)`` whatever the depth, where ``OFFSET`` walks every
+row in front of it. The last page is the first page of the reversed order.
+
+A position in the list is a *cursor*, ``<updated_at ISO>~<id>``, carried in the URL as
+``after`` (the page after it) or ``before`` (the page before it); ``last=1`` asks for the last
+page. A cursor that does not parse is ignored (the first page is shown). The total is one
+``COUNT`` over the same conditions, so the page says how many records the filters select.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+SEPARATOR = "~"
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """A position in a list ordered by ``(at, id)`` descending."""
+
+    at: dt.datetime
+    id: int
+
+    def __str__(self) -> str:
+        return f"{self.at.isoformat()}{SEPARATOR}{self.id}"
+
+    @classmethod
+    def parse(cls, text: str | None) -> Cursor | None:
+        """Read a cursor from the URL; None when absent or malformed."""
+        if not text or SEPARATOR not in text:
+            return None
+        at, _, number = text.rpartition(SEPARATOR)
+        try:
+            return cls(dt.datetime.fromisoformat(at), int(number))
+        except ValueError:
+            return None
+
+
+@dataclass
+class KeysetPage:
+    """One page of a list, with the cursors of its neighbours."""
+
+    items: list[Any]
+    total: int
+    per_page: int
+    has_prev: bool = False
+    has_next: bool = False
+    prev_cursor: str | None = None
+    next_cursor: str | None = None
+
+    @property
+    def pages(self) -> int:
+        """How many pages the total fills (the pager shows itself only when more than one)."""
+        return max(1, -(-self.total // self.per_page))
+
+    # Query arguments of the neighbouring pages, merged into the current URL by the pager.
+    @property
+    def prev_args(self) -> dict[str, Any]:
+        return {"after": None, "last": None, "page": None, "before": self.prev_cursor}
+
+    @property
+    def next_args(self) -> dict[str, Any]:
+        return {"before": None, "last": None, "page": None, "after": self.next_cursor}
+
+    @property
+    def reset_args(self) -> dict[str, Any]:
+        return {"before": None, "after": None, "last": None, "page": None}
+
+    @property
+    def last_args(self) -> dict[str, Any]:
+        return {"before": None, "after": None, "page": None, "last": "1"}
+
+
+def keyset_page(
+    session: Session,
+    stmt: Select,
+    at: InstrumentedAttribute[Any],
+    key: InstrumentedAttribute[Any],
+    args: Mapping[str, str],
+    per_page: int,
+) -> KeysetPage:
+    """The page of *stmt* (rows of one entity, any ordering dropped) that *args* ask for, in the
+    order ``at DESC, key DESC``; statements: one ``COUNT`` and one page query."""
+    stmt = stmt.order_by(None)
+    total = session.scalar(select(func.count()).select_from(stmt.with_only_columns(key).subquery()))
+    after, before = Cursor.parse(args.get("after")), Cursor.parse(args.get("before"))
+    position = tuple_(at, key)
+    newest_first = (at.desc(), key.desc())
+    oldest_first = (at.asc(), key.asc())
+    if after is not None:
+        rows = _rows(session, stmt.where(position < (after.at, after.id)), newest_first, per_page)
+        page = KeysetPage(rows[:per_page], total or 0, per_page, has_prev=True)
+        page.has_next = len(rows) > per_page
+    elif before is not None:
+        rows = _rows(session, stmt.where(position > (before.at, before.id)), oldest_first, per_page)
+        page = KeysetPage(list(reversed(rows[:per_page])), total or 0, per_page, has_next=True)
+        page.has_prev = len(rows) > per_page
+    elif args.get("last"):
+        rows = _rows(session, stmt, oldest_first, per_page)
+        page = KeysetPage(list(reversed(rows[:per_page])), total or 0, per_page)
+        page.has_prev = len(rows) > per_page
+    else:
+        rows = _rows(session, stmt, newest_first, per_page)
+        page = KeysetPage(rows[:per_page], total or 0, per_page)
+        page.has_next = len(rows) > per_page
+    if page.items:
+        first, last = page.items[0], page.items[-1]
+        page.prev_cursor = str(Cursor(getattr(first, at.key), getattr(first, key.key)))
+        page.next_cursor = str(Cursor(getattr(last, at.key), getattr(last, key.key)))
+    else:
+        page.has_prev = page.has_next = False
+    return page
+
+
+def _rows(session: Session, stmt: Select, order: tuple[Any, ...], per_page: int) -> list[Any]:
+    # One row more than a page tells whether another page follows.
+    return list(session.scalars(stmt.order_by(*order).limit(per_page + 1)).unique())

@@ -1,0 +1,121 @@
+"""The long lists page by position (keyset): every record once, in order, forwards and back,
+whatever the depth, with the filters kept and the total counted."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+from typing import Any
+
+import pytest
+from sqlalchemy import update
+
+from app.core.paging import Cursor
+from app.pipeline.models import Lead
+from tests.factories import LeadFactory
+
+PER_PAGE = 3
+BASE = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def leads(app: Any, session: Any, world: Any) -> list[Lead]:
+    """Eight leads in park A, newest first; two pairs share their updated_at (ties go by id)."""
+    app.config["PAGE_SIZE"] = PER_PAGE
+    made = [
+        LeadFactory(title=f"分页线索{i}", owner=world.officer, park=world.park_a) for i in range(8)
+    ]
+    session.flush()
+    for i, lead in enumerate(made):
+        at = BASE + dt.timedelta(hours=i // 2 * 2 + (i % 2 if i < 4 else 0))
+        session.execute(update(Lead).where(Lead.id == lead.id).values(updated_at=at))
+    # Off the filter: a lead of park B, the newest of all.
+    LeadFactory(title="乙园区线索", owner=world.other_officer, park=world.park_b)
+    session.commit()
+    yield sorted(made, key=lambda lead: (lead.updated_at, lead.id), reverse=True)
+    app.config["PAGE_SIZE"] = 25
+
+
+def titles(page: str) -> list[str]:
+    return re.findall(r"分页线索\d", page)
+
+
+def link(page: str, label: str) -> str | None:
+    """The href of the pager's *label* link, or None when it is disabled."""
+    match = re.search(rf'<a class="page-link"[^>]*href="([^"]*)">{label}</a>', page)
+    assert match, label
+    href = html.unescape(match.group(1))
+    return None if href == "#" else href
+
+
+def test_walks_forwards_and_back_through_every_record_once(
+    login_as: Any, world: Any, leads: list[Lead]
+) -> None:
+    client = login_as(world.manager)
+    expected = [lead.title for lead in leads]
+    url: str | None = f"/leads?park={world.park_a.id}"
+    seen, pages = [], []
+    while url:
+        page = client.get(url).get_data(as_text=True)
+        assert "共 8 条" in page
+        assert f"park={world.park_a.id}" in (link(page, "下一页") or f"park={world.park_a.id}")
+        pages.append(page)
+        seen += titles(page)
+        url = link(page, "下一页")
+    assert seen == expected
+    assert len(pages) == 3
+    assert link(pages[0], "上一页") is None and link(pages[0], "第一页") is None
+    # Back from the last page to the first, page by page.
+    back = []
+    url = link(pages[-1], "上一页")
+    back.append(titles(pages[-1]))
+    while url:
+        page = client.get(url).get_data(as_text=True)
+        back.append(titles(page))
+        url = link(page, "上一页")
+    assert [t for chunk in reversed(back) for t in chunk] == expected
+
+
+def test_last_page_and_first_page_links(login_as: Any, world: Any, leads: list[Lead]) -> None:
+    client = login_as(world.manager)
+    first = client.get(f"/leads?park={world.park_a.id}").get_data(as_text=True)
+    last = client.get(link(first, "末页")).get_data(as_text=True)
+    # The last page holds the oldest records (8 = 3 + 3 + 2, the last page is full from the end).
+    assert titles(last) == [lead.title for lead in leads[-PER_PAGE:]]
+    assert link(last, "下一页") is None and link(last, "末页") is None
+    again = client.get(link(last, "第一页")).get_data(as_text=True)
+    assert titles(again) == titles(first) == [lead.title for lead in leads[:PER_PAGE]]
+
+
+def test_a_malformed_cursor_shows_the_first_page(
+    login_as: Any, world: Any, leads: list[Lead]
+) -> None:
+    client = login_as(world.manager)
+    for junk in ("x", "2026-13-01~1", "~", "2026-03-01T08:00:00~abc"):
+        response = client.get(f"/leads?park={world.park_a.id}&after={junk}")
+        assert response.status_code == 200
+        assert titles(response.get_data(as_text=True)) == [x.title for x in leads[:PER_PAGE]]
+
+
+def test_a_record_changed_meanwhile_does_not_shift_the_next_page(
+    login_as: Any, world: Any, session: Any, leads: list[Lead]
+) -> None:
+    """Paging by position: a record edited after page 1 was shown moves to the top, and page 2
+    still starts right after the last record page 1 showed (OFFSET would repeat one)."""
+    client = login_as(world.manager)
+    first = client.get(f"/leads?park={world.park_a.id}").get_data(as_text=True)
+    moved = leads[-1]
+    session.execute(
+        update(Lead).where(Lead.id == moved.id).values(updated_at=BASE + dt.timedelta(days=9))
+    )
+    session.commit()
+    second = client.get(link(first, "下一页")).get_data(as_text=True)
+    assert titles(second) == [lead.title for lead in leads[PER_PAGE : 2 * PER_PAGE]]
+
+
+def test_cursor_round_trip() -> None:
+    cursor = Cursor(BASE + dt.timedelta(microseconds=123), 42)
+    assert Cursor.parse(str(cursor)) == cursor
+    assert Cursor.parse(None) is None
+    assert Cursor.parse("") is None
