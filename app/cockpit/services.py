@@ -37,6 +37,7 @@ from app.pipeline.stats import (
     month_cells,
     month_starts,
     monthly,
+    reached,
     tally,
 )
 from app.targets.services import TargetProgress, progress
@@ -288,18 +289,10 @@ def build_cockpit(
     # The funnel: records opened in the period and how far they got.
     funnel_model = Lead if funnel_kind == "leads" else Project
     cohort = base.but(event=Stage.LEAD, date_from=scope.start, date_to=scope.end)
-    reached = tally(
-        session,
-        user,
-        funnel_model,
-        cohort,
-        thresholds,
-        today,
-        cells={stage: {"reached": stage} for stage in MAIN_LINE},
-    )
+    how_far = reached(session, user, funnel_model, cohort, thresholds, today)
     funnel: list[FunnelStep] = []
     for stage in MAIN_LINE:
-        item = reached.get((stage,)) or Tally(kind_of(funnel_model), cohort.but(reached=stage))
+        item = how_far[stage]
         conversion = None
         if funnel:
             before = funnel[-1].tally.count

@@ -23,7 +23,14 @@ from app.enterprises.models import Enterprise
 from app.parks.models import ChainLink
 from app.pipeline import visibility
 from app.pipeline.flags import TIERS, Thresholds
-from app.pipeline.lifecycle import ACTIVE, ALL_STAGES, MAX_DAYS_IN_STAGE, MILESTONE_FIELDS, Stage
+from app.pipeline.lifecycle import (
+    ACTIVE,
+    ALL_STAGES,
+    MAIN_LINE,
+    MAX_DAYS_IN_STAGE,
+    MILESTONE_FIELDS,
+    Stage,
+)
 from app.pipeline.models import (
     FIELD_LABELS,
     ContactLog,
@@ -261,11 +268,17 @@ def event_condition(
     return in_range(getattr(model, MILESTONE_FIELDS[event]), start, end)
 
 
+def reached_stages(stage: Stage) -> tuple[Stage, ...]:
+    """The stages whose entry shows a record got as far as *stage*: itself and, on the main
+    line, every later one (a record that entered 签约 got past 洽谈, whatever its rows say)."""
+    return MAIN_LINE[MAIN_LINE.index(stage) :] if stage in MAIN_LINE else (stage,)
+
+
 def reached_condition(model: type[Lead] | type[Project], stage: Stage) -> ColumnElement[bool]:
-    """Records whose history shows they entered *stage* (skipped stages have rows too)."""
+    """Records whose history shows they got as far as *stage* (see :func:`reached_stages`)."""
     return (
         select(StageChange.id)
-        .where(subject_column(model) == model.id, StageChange.to_stage == stage)
+        .where(subject_column(model) == model.id, StageChange.to_stage.in_(reached_stages(stage)))
         .correlate(model)
         .exists()
     )

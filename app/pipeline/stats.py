@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, literal, or_, select, true
+from sqlalchemy import and_, case, func, literal, or_, select, true
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import True_
 
@@ -252,6 +252,53 @@ def monthly(
         cells=cells,
         within=within,
     )
+
+
+# --- how far records got -----------------------------------------------------------------------
+
+
+def reached(
+    session: Session,
+    user: User,
+    model: Model,
+    base: ListFilters,
+    thresholds: Thresholds,
+    today: dt.date,
+) -> dict[Stage, Tally]:
+    """For each stage of the main line, the records of *base* that got as far as it (the lists'
+    ``reached`` filter: the history shows the stage or a later one), in one statement.
+
+    "Got as far as stage k" is "furthest stage of the main line at least k": one look at each
+    record's history gives its furthest stage, and the counts per stage are sums from the far
+    end (where a condition per stage would read every record's history once per stage).
+    """
+    amount = amount_column(model)
+    rank = case({stage: i for i, stage in enumerate(MAIN_LINE)}, value=StageChange.to_stage)
+    furthest = (
+        select(func.max(rank))
+        .where(subject_column(model) == model.id)
+        .correlate(model)
+        .scalar_subquery()
+    )
+    rows = (
+        visibility.visible(select(amount.label("amount"), furthest.label("furthest")), user, model)
+        .select_from(model)
+        .where(*conditions(model, base, thresholds, today))
+        .subquery()
+    )
+    per_rank = dict.fromkeys(range(len(MAIN_LINE)), (0, ZERO))
+    for index, count, total in session.execute(
+        select(rows.c.furthest, func.count(), func.sum(rows.c.amount)).group_by(rows.c.furthest)
+    ):
+        if index is not None:
+            per_rank[int(index)] = (count, _decimal(total))
+    result: dict[Stage, Tally] = {}
+    count, total = 0, ZERO
+    for index in reversed(range(len(MAIN_LINE))):
+        count, total = count + per_rank[index][0], total + per_rank[index][1]
+        stage = MAIN_LINE[index]
+        result[stage] = Tally(kind_of(model), base.but(reached=stage), count, total)
+    return {stage: result[stage] for stage in MAIN_LINE}
 
 
 # --- time in stage ------------------------------------------------------------------------------

@@ -125,7 +125,7 @@ def test_admin_sets_a_target_and_the_leader_reads_the_cockpit(
     cell.click()
     desktop.wait_for_load_state()
     assert f"共 {number} 条" in desktop.content()
-    assert "曾进入“线索”阶段" in desktop.content()
+    assert "已走到“线索”阶段" in desktop.content()
 
 
 def test_cockpit_on_a_phone(phone: Any) -> None:

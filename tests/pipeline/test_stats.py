@@ -12,7 +12,7 @@ from werkzeug.datastructures import MultiDict
 
 from app.pipeline import services
 from app.pipeline.flags import Thresholds
-from app.pipeline.lifecycle import Move, Stage
+from app.pipeline.lifecycle import MAIN_LINE, Move, Stage
 from app.pipeline.models import Lead, Project, StageChange
 from app.pipeline.queries import ListFilters, filtered
 from app.pipeline.stats import (
@@ -22,6 +22,7 @@ from app.pipeline.stats import (
     milestones,
     month_starts,
     monthly,
+    reached,
     tally,
 )
 from tests.factories import LeadFactory, ProjectFactory
@@ -201,6 +202,28 @@ def test_median_days_in_stage(session: Any, scene: Any) -> None:
         session, scene.other_manager, Project, ListFilters(), T, TODAY, None, None
     )
     assert theirs == {Stage.LEAD: (395.0, 1)}
+
+
+@pytest.mark.parametrize("who", ["admin", "manager", "other_manager", "officer"])
+def test_reached_equals_the_lists_reached_filter(
+    session: Any, scene: Any, who: str, count_queries: Any
+) -> None:
+    """How far records got, per stage of the main line, in one statement; p4's history jumps
+    from 线索 to 签约 and still counts as having got past 接洽 and 洽谈."""
+    user = getattr(scene, who)
+    base = ListFilters(event=Stage.LEAD, date_from=day(1, 1, 2025), date_to=day(12, 31))
+    with count_queries() as counter:
+        found = reached(session, user, Project, base, T, TODAY)
+    assert counter.count == 1
+    assert list(found) == list(MAIN_LINE)
+    for stage, item in found.items():
+        assert item.filters == base.but(reached=stage)
+        assert (item.count, item.total) == _count(session, user, Project, item.filters), stage
+    if who == "admin":
+        counts = [found[s].count for s in MAIN_LINE]
+        # p1 (to 开工), p2 (to 签约), p4 (线索 → 签约); p3 and p5 have no history.
+        assert counts == [3, 3, 3, 3, 1, 0, 0]
+        assert found[Stage.SIGNED].total == D("65.5")
 
 
 def test_tally_runs_one_statement(session: Any, scene: Any, count_queries: Any) -> None:
