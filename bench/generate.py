@@ -112,6 +112,12 @@ class Generator:
     def stamp(self) -> dict[str, Any]:
         return {"created_at": self.now, "updated_at": self.now, "version": 1}
 
+    def _moment(self, day: dt.date) -> dt.datetime:
+        """A time in office hours (Asia/Shanghai, 01:00-09:59 UTC) on *day*, never ahead of now."""
+        seconds = self.rng.randrange(1 * 3600, 10 * 3600)
+        moment = dt.datetime.combine(day, dt.time(), dt.UTC) + dt.timedelta(seconds=seconds)
+        return min(moment, self.now)
+
     def insert(self, model: Any, rows: Iterator[dict[str, Any]]) -> None:
         from sqlalchemy import insert
 
@@ -306,7 +312,7 @@ class Generator:
                         "contact_on": day,
                         "summary": "走访企业，了解项目进展。",
                         "created_by_id": owner,
-                        "created_at": self.now,
+                        "created_at": self._moment(day),
                     }
                 )
             common = {
@@ -324,6 +330,9 @@ class Generator:
                 "enterprise_id": enterprise,
                 **dates,
                 **self.stamp(),
+                # Opened on its first day; last touched at its latest contact or move.
+                "created_at": self._moment(first),
+                "updated_at": self._moment(max([steps[-1][2], *days[-1:]])),
             }
             lead_rows.append(
                 {

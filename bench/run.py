@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -51,7 +52,12 @@ class Measured:
     target_ratio: float | None = None
     runs: int | None = None  # override --runs (slow paths)
     note: str = ""
+    # Replay the page's own SELECTs on the plain driver (not for writes).
+    replay: bool = True
+    # A page served over HTTP: compared with the empty page's fixed cost too.
+    page: bool = True
     times: list[float] = field(default_factory=list)
+    replay_times: list[float] = field(default_factory=list)
     floor_times: list[float] = field(default_factory=list)
     statements: int = 0
 
@@ -93,6 +99,14 @@ class Floor:
 
         return re.sub(r"(?<!:):([a-z_]+)", r"%(\1)s", text.replace("%", "%%"))
 
+    def replay(self, statements: list[tuple[str, Any]]) -> None:
+        """Run statements exactly as the application sent them to its driver (reads only)."""
+        for text, params in statements:
+            cursor = self.conn.execute(text, params)
+            if cursor.description:
+                cursor.fetchall()
+        self.conn.commit()
+
     def run(self, statements: list[tuple[str, dict[str, Any]]]) -> Any:
         result = None
         for text, params in statements:
@@ -108,6 +122,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--slow-runs", type=int, default=3, help="runs of export and digests")
     parser.add_argument("--output", type=Path, default=RESULTS, help="folder for the result")
+    parser.add_argument(
+        "--only", action="append", default=[], help="measure only paths whose name contains this"
+    )
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
 
@@ -115,6 +132,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from app import create_app
     from app.auth.models import Role, User
+    from app.core.paging import Cursor
     from app.core.timeutil import today_local
     from app.digests.content import build_digest
     from app.digests.weeks import IsoWeek
@@ -129,6 +147,16 @@ def main(argv: list[str] | None = None) -> None:
     url = args.database_url
     app = create_app("development", SQLALCHEMY_DATABASE_URI=database_url(url))
     app.config.update(WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=False)
+
+    from flask import render_template
+    from flask_login import login_required
+
+    @app.route("/_bench/empty")
+    @login_required
+    def _empty_page() -> str:
+        # The fixed cost of any page: session, user, CSRF token, the layout, no data.
+        return render_template("base.html")
+
     floor = Floor(url)
     today = today_local()
     week = IsoWeek.last_completed(today)
@@ -166,6 +194,14 @@ def main(argv: list[str] | None = None) -> None:
         name = s.scalar(select(Enterprise.name).order_by(Enterprise.id).offset(leads // 10 // 2))
         needle = (name or "科技")[2:4]
         deep = max(1, (leads + PAGE - 1) // PAGE - 2)
+        # Page *deep* as the list reaches it: "下一页" from the page before (keyset cursor).
+        before_deep = s.execute(
+            select(Lead.updated_at, Lead.id)
+            .order_by(Lead.updated_at.desc(), Lead.id.desc())
+            .offset((deep - 1) * PAGE - 1)
+            .limit(1)
+        ).one()
+        deep_cursor = str(Cursor(*before_deep))
         busiest = s.execute(
             select(ContactLog.lead_id, func.count())
             .group_by(ContactLog.lead_id)
@@ -202,6 +238,14 @@ def main(argv: list[str] | None = None) -> None:
 
             return action
 
+        paths.append(
+            Measured(
+                "empty page: login, layout, no data (leader)",
+                get("leader", "/_bench/empty"),
+                [("SELECT 1", {})],
+                note="the fixed cost of every page (a route of the runner, not of the app)",
+            )
+        )
         page = f"{LIST_COLUMNS} {{where}} ORDER BY lead.updated_at DESC, lead.id DESC "
         page += f"LIMIT {PAGE} OFFSET :offset"
         no_filter = {"offset": 0}
@@ -245,12 +289,37 @@ def main(argv: list[str] | None = None) -> None:
                 3,
             )
         )
+        seek = f"{LIST_COLUMNS} WHERE (lead.updated_at, lead.id) < (:at, :id) "
+        seek += f"ORDER BY lead.updated_at DESC, lead.id DESC LIMIT {PAGE}"
+        raw_at, raw_id = floor.run(
+            [
+                (
+                    "SELECT updated_at, id FROM lead ORDER BY updated_at DESC, id DESC "
+                    "LIMIT 1 OFFSET :n",
+                    {"n": (deep - 1) * PAGE - 1},
+                )
+            ]
+        )[0]
         paths.append(
             Measured(
-                f"lead list, page {deep} (leader)",
-                get("leader", f"/leads?page={deep}"),
+                f"lead list, page {deep} by 下一页 (leader)",
+                get("leader", f"/leads?after={quote(deep_cursor)}"),
+                [(seek, {"at": raw_at, "id": raw_id}), ("SELECT count(*) FROM lead", {})],
+                50,
+                3,
+                note="keyset: the page after the last row of page "
+                f"{deep - 1}; the floor seeks the same way",
+            )
+        )
+        paths.append(
+            Measured(
+                "lead list, last page (leader)",
+                get("leader", "/leads?last=1"),
                 [
-                    (page.format(where=""), {"offset": (deep - 1) * PAGE}),
+                    (
+                        page.replace("DESC", "ASC").format(where=""),
+                        {"offset": 0},
+                    ),
                     ("SELECT count(*) FROM lead", {}),
                 ],
                 50,
@@ -325,7 +394,9 @@ ORDER BY 2 DESC, 3 DESC
                 {"id": write_id, "d": today.isoformat()},
             ),
         ]
-        paths.append(Measured("log a contact (admin, POST)", log_contact, contact_floor, 30))
+        paths.append(
+            Measured("log a contact (admin, POST)", log_contact, contact_floor, 30, replay=False)
+        )
         with s.no_autoflush:
             rows = s.execute(select(Lead.id, Lead.version).where(Lead.id.in_(movable))).all()
             versions = {lead_id: version for lead_id, version in rows}
@@ -357,7 +428,9 @@ ORDER BY 2 DESC, 3 DESC
             ),
         ]
         if len(movable) > args.runs:
-            paths.append(Measured("move a stage (admin, POST)", move_stage, stage_floor, 30))
+            paths.append(
+                Measured("move a stage (admin, POST)", move_stage, stage_floor, 30, replay=False)
+            )
 
         # --- slow paths ---
         per_recipient: list[int] = []
@@ -387,6 +460,7 @@ ORDER BY 2 DESC, 3 DESC
                 None,
                 runs=args.slow_runs,
                 note="floor: per-owner stale/overdue counts only",
+                page=False,
             )
         )
         export_floor = """
@@ -412,6 +486,14 @@ JOIN "user" u ON u.id = p.owner_id ORDER BY p.id
         engine = db.engine
 
     # Each request (and the digests) runs in its own application context, as in a server.
+    if args.only:
+        paths = [p for p in paths if any(part in p.name for part in args.only)]
+    captured: list[tuple[str, Any]] = []
+
+    def capture(_c: Any, _cur: Any, statement: str, parameters: Any, *_a: Any) -> None:
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
+            captured.append((statement, parameters))
+
     if True:
         for p in paths:
             runs = p.runs or args.runs
@@ -424,6 +506,15 @@ JOIN "user" u ON u.id = p.owner_id ORDER BY p.id
             finally:
                 event.remove(engine, "before_cursor_execute", count)
             p.statements = round(statements[0] / (runs + (p.runs is None)))
+            if p.replay and p.runs is None:
+                captured.clear()
+                event.listen(engine, "before_cursor_execute", capture)
+                try:
+                    p.action()
+                finally:
+                    event.remove(engine, "before_cursor_execute", capture)
+                page_sql = list(captured)
+                p.replay_times = timed(lambda page_sql=page_sql: floor.replay(page_sql), runs)
             if per_recipient and p.action is digests:
                 p.note += f"; statements per recipient {min(per_recipient)}–{max(per_recipient)}"
             print(f"{p.name}: {statistics.median(p.times) * 1000:.1f} ms", flush=True)
@@ -474,16 +565,29 @@ def write_report(
         "without warm-up)",
         "- floor: the same numbers by hand-written SQL on the plain driver, same run",
         "",
-        "| path | median ms | p95 ms | SQL statements | floor median ms | × floor | target "
-        "(issue 7 item 3) | note |",
-        "|---|---:|---:|---:|---:|---:|---|---|",
+        "- own SQL: the SELECTs the path itself ran, replayed on the plain driver (its database "
+        "time alone)",
+        "- × (floor + empty page): the median over the floor plus the median of the empty page "
+        "(login, layout, no data), the fixed cost every rendered page pays",
+        "",
+        "| path | median ms | p95 ms | SQL statements | own SQL ms | floor median ms | × floor "
+        "| × (floor + empty page) | target (issue 7 item 3) | note |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
+    empty = next((p for p in paths if p.name.startswith("empty page")), None)
+    fixed = statistics.median(empty.times) if empty else None
     for p in paths:
         median, floor_median = statistics.median(p.times), statistics.median(p.floor_times)
+        own = f"{statistics.median(p.replay_times) * 1000:.1f}" if p.replay_times else "—"
+        with_page = (
+            f"{median / (floor_median + fixed):.1f}"
+            if fixed is not None and p.page and p is not empty
+            else "—"
+        )
         lines.append(
             f"| {p.name} | {median * 1000:.1f} | {p95(p.times) * 1000:.1f} | {p.statements} "
-            f"| {floor_median * 1000:.1f} | {median / floor_median:.1f} | {verdict(p)} "
-            f"| {p.note} |"
+            f"| {own} | {floor_median * 1000:.1f} | {median / floor_median:.1f} | {with_page} "
+            f"| {verdict(p)} | {p.note} |"
         )
     lines += [
         "",
