@@ -8,8 +8,9 @@ that list. ``app/static/js/cockpit.js`` turns a description into an ECharts opti
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
-from flask import url_for
+from flask import g, url_for
 from flask_babel import gettext as _
 
 from app.cockpit.services import (
@@ -24,8 +25,17 @@ from app.pipeline.stats import COUNTED_EVENTS, REPORT_TIERS, Tally
 
 
 def list_url(item: Tally) -> str:
-    """The address of the list behind a number."""
-    return url_for(item.endpoint, **item.list_args)
+    """The address of the list behind a number.
+
+    A cockpit links hundreds of numbers to two lists: the list's address is built once per
+    request and the filters appended as its query string (what ``url_for`` would append).
+    """
+    paths: dict[str, str] = g.setdefault("list_paths", {})
+    path = paths.get(item.endpoint)
+    if path is None:
+        path = paths[item.endpoint] = url_for(item.endpoint)
+    query = urlencode(item.list_args, doseq=True)
+    return f"{path}?{query}" if query else path
 
 
 def point(item: Tally) -> dict[str, Any]:
