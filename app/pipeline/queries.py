@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, union_all
 from sqlalchemy.orm import Session, joinedload
 
 from app.auth.models import User
@@ -427,15 +427,20 @@ def board(
         column = columns[Stage(stage)]
         column.count = count
         column.total = total or Decimal(0)
-    ranked = base.add_columns(
-        func.row_number()
-        .over(partition_by=model.stage, order_by=(amount.desc().nulls_last(), model.id))
-        .label("rank")
-    ).subquery()
-    ranked_ids = select(ranked.c.id).where(ranked.c.rank <= cards_per_column)
+    # The largest cards of each column: one short index-ordered read per stage, in one statement.
+    largest = []
+    for stage in ALL_STAGES:
+        top = (
+            base.with_only_columns(model.id)
+            .where(model.stage == stage)
+            .order_by(amount.desc().nulls_last(), model.id)
+            .limit(cards_per_column)
+            .subquery()
+        )
+        largest.append(select(top.c.id))
     cards = session.scalars(
         select(model)
-        .where(model.id.in_(ranked_ids))
+        .where(model.id.in_(union_all(*largest)))
         .options(joinedload(model.enterprise), joinedload(model.owner))
         .order_by(amount.desc().nulls_last(), model.id)
     ).all()
