@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, or_, select, true
+from sqlalchemy import Select, and_, case, func, literal, or_, select, true, union_all
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import True_
 
@@ -329,30 +329,42 @@ def median_days_in_stage(
     whatever the number of records); the median is read off the histogram.
     """
     subject = subject_column(model)
-    earlier = aliased(StageChange)
-    previous_move = (
-        select(func.max(earlier.effective_on))
-        .where(getattr(earlier, subject.key) == subject, earlier.id < StageChange.id)
-        .correlate(StageChange)
-        .scalar_subquery()
-    )
-    # Rows carry the day their stay began; rows written without it ask the history.
-    began_on = func.coalesce(StageChange.from_since, previous_move)
-    days = _days_between(session, began_on, StageChange.effective_on)
     record_conditions = [
         c
         for c in (visibility.condition(user, model), *conditions(model, base, thresholds, today))
         if not isinstance(c, True_)
     ]
-    stays = select(StageChange.from_stage.label("stage"), days.label("days")).where(
-        StageChange.from_stage.in_([s.value for s in stages]),
-        in_range(StageChange.effective_on, ended_from, ended_to),
+
+    def moves(began_on: Any) -> Select:
+        stays = select(
+            StageChange.from_stage.label("stage"),
+            _days_between(session, began_on, StageChange.effective_on).label("days"),
+        ).where(
+            StageChange.from_stage.in_([s.value for s in stages]),
+            in_range(StageChange.effective_on, ended_from, ended_to),
+        )
+        if record_conditions:  # everything visible and unfiltered: no need to read the records
+            return stays.join(model, model.id == subject).where(*record_conditions)
+        return stays.where(subject.is_not(None))
+
+    # Rows carry the day their stay began (the first branch, read from the covering index on
+    # the move date alone); rows written without it ask the history for the latest entry into
+    # the stage (the second branch, empty where every row has its day).
+    earlier = aliased(StageChange)
+    entered = (
+        select(func.max(earlier.effective_on))
+        .where(
+            getattr(earlier, subject.key) == subject,
+            earlier.to_stage == StageChange.from_stage,
+            earlier.effective_on <= StageChange.effective_on,
+        )
+        .correlate(StageChange)
+        .scalar_subquery()
     )
-    if record_conditions:  # everything visible and unfiltered: no need to read the records
-        stays = stays.join(model, model.id == subject).where(*record_conditions)
-    else:
-        stays = stays.where(subject.is_not(None))
-    stays = stays.subquery()
+    stays = union_all(
+        moves(StageChange.from_since).where(StageChange.from_since.is_not(None)),
+        moves(entered).where(StageChange.from_since.is_(None)),
+    ).subquery()
     histogram = session.execute(
         select(stays.c.stage, stays.c.days, func.count()).group_by(stays.c.stage, stays.c.days)
     )
