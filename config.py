@@ -49,6 +49,9 @@ class Config:
     BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
 
     PAGE_SIZE = int(os.environ.get("PAGE_SIZE", "25"))
+    # Lists count their records up to this many exactly; beyond it they say "more than" and
+    # count everything only when asked (a count reads every matching row).
+    LIST_COUNT_LIMIT = int(os.environ.get("LIST_COUNT_LIMIT", "10000"))
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -7,8 +7,12 @@ row in front of it. The last page is the first page of the reversed order.
 
 A position in the list is a *cursor*, ``<updated_at ISO>~<id>``, carried in the URL as
 ``after`` (the page after it) or ``before`` (the page before it); ``last=1`` asks for the last
-page. A cursor that does not parse is ignored (the first page is shown). The total is one
-``COUNT`` over the same conditions, so the page says how many records the filters select.
+page. A cursor that does not parse is ignored (the first page is shown).
+
+The total is a ``COUNT`` over the same conditions, so the page says how many records the filters
+select. It stops at *count_limit* (a count reads every matching row: at 100,000 records it cost
+more than the page itself), and the page then says "more than" that many, with a link
+(``exact=1``) that counts them all.
 """
 
 from __future__ import annotations
@@ -53,15 +57,17 @@ class KeysetPage:
     items: list[Any]
     total: int
     per_page: int
+    # True when counting stopped at the limit: there are more than ``total`` records.
+    more: bool = False
     has_prev: bool = False
     has_next: bool = False
     prev_cursor: str | None = None
     next_cursor: str | None = None
 
     @property
-    def pages(self) -> int:
-        """How many pages the total fills (the pager shows itself only when more than one)."""
-        return max(1, -(-self.total // self.per_page))
+    def has_pages(self) -> bool:
+        """Whether the list needs a pager (more than one page)."""
+        return self.has_prev or self.has_next
 
     # Query arguments of the neighbouring pages, merged into the current URL by the pager.
     @property
@@ -88,30 +94,38 @@ def keyset_page(
     key: InstrumentedAttribute[Any],
     args: Mapping[str, str],
     per_page: int,
+    count_limit: int | None = None,
 ) -> KeysetPage:
     """The page of *stmt* (rows of one entity, any ordering dropped) that *args* ask for, in the
     order ``at DESC, key DESC``; statements: one ``COUNT`` and one page query."""
     stmt = stmt.order_by(None)
-    total = session.scalar(select(func.count()).select_from(stmt.with_only_columns(key).subquery()))
+    counted = stmt.with_only_columns(key)
+    limited = count_limit is not None and not args.get("exact")
+    if limited:
+        counted = counted.limit(count_limit + 1)
+    total = session.scalar(select(func.count()).select_from(counted.subquery())) or 0
+    more = limited and total > count_limit
+    if more:
+        total = count_limit
     after, before = Cursor.parse(args.get("after")), Cursor.parse(args.get("before"))
     position = tuple_(at, key)
     newest_first = (at.desc(), key.desc())
     oldest_first = (at.asc(), key.asc())
     if after is not None:
         rows = _rows(session, stmt.where(position < (after.at, after.id)), newest_first, per_page)
-        page = KeysetPage(rows[:per_page], total or 0, per_page, has_prev=True)
+        page = KeysetPage(rows[:per_page], total, per_page, more, has_prev=True)
         page.has_next = len(rows) > per_page
     elif before is not None:
         rows = _rows(session, stmt.where(position > (before.at, before.id)), oldest_first, per_page)
-        page = KeysetPage(list(reversed(rows[:per_page])), total or 0, per_page, has_next=True)
+        page = KeysetPage(list(reversed(rows[:per_page])), total, per_page, more, has_next=True)
         page.has_prev = len(rows) > per_page
     elif args.get("last"):
         rows = _rows(session, stmt, oldest_first, per_page)
-        page = KeysetPage(list(reversed(rows[:per_page])), total or 0, per_page)
+        page = KeysetPage(list(reversed(rows[:per_page])), total, per_page, more)
         page.has_prev = len(rows) > per_page
     else:
         rows = _rows(session, stmt, newest_first, per_page)
-        page = KeysetPage(rows[:per_page], total or 0, per_page)
+        page = KeysetPage(rows[:per_page], total, per_page, more)
         page.has_next = len(rows) > per_page
     if page.items:
         first, last = page.items[0], page.items[-1]

@@ -109,7 +109,15 @@ def record_list(kind: str):
     filters = queries.ListFilters.from_args(request.args)
     thresholds = current_thresholds()
     stmt = queries.list_page_stmt(queries.filtered(current_user, model, filters, thresholds), model)
-    page = keyset_page(db.session, stmt, model.updated_at, model.id, request.args, _per_page())
+    page = keyset_page(
+        db.session,
+        stmt,
+        model.updated_at,
+        model.id,
+        request.args,
+        _per_page(),
+        count_limit=current_app.config["LIST_COUNT_LIMIT"],
+    )
     return render_template(
         "pipeline/list.html",
         kind=kind,

@@ -119,3 +119,30 @@ def test_cursor_round_trip() -> None:
     assert Cursor.parse(str(cursor)) == cursor
     assert Cursor.parse(None) is None
     assert Cursor.parse("") is None
+
+
+def test_counting_stops_at_the_limit_and_counts_all_when_asked(
+    app: Any, login_as: Any, world: Any, leads: list[Lead]
+) -> None:
+    app.config["LIST_COUNT_LIMIT"] = 5
+    try:
+        client = login_as(world.manager)
+        first = client.get(f"/leads?park={world.park_a.id}").get_data(as_text=True)
+        assert "超过 5 条" in first and "共 8 条" not in first
+        exact = re.search(r'<a href="([^"]*)">精确计数</a>', first)
+        assert exact and "exact=1" in exact.group(1)
+        counted = client.get(html.unescape(exact.group(1))).get_data(as_text=True)
+        assert "共 8 条" in counted and "精确计数" not in counted
+        # Paging does not depend on the count: every record, once, in order.
+        seen, url = [], f"/leads?park={world.park_a.id}"
+        while url:
+            page = client.get(url).get_data(as_text=True)
+            seen += titles(page)
+            url = link(page, "下一页")
+        assert seen == [lead.title for lead in leads]
+        # Under the limit the count is exact and offers nothing more.
+        app.config["LIST_COUNT_LIMIT"] = 8
+        page = client.get(f"/leads?park={world.park_a.id}").get_data(as_text=True)
+        assert "共 8 条" in page and "精确计数" not in page
+    finally:
+        app.config["LIST_COUNT_LIMIT"] = 10000
