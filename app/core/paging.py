@@ -5,7 +5,7 @@ instead of counting rows to skip: the next page is "the rows before this one in 
 found through the index on ``(updated_at, id)`` whatever the depth, where ``OFFSET`` walks every
 row in front of it. The last page is the first page of the reversed order.
 
-A position in the list is a *cursor*, ``<updated_at ISO>~<id>``, carried in the URL as
+A position in the list is a *cursor*, ``<updated_at in UTC, ISO 8601>Z~<id>``, carried in the URL as
 ``after`` (the page after it) or ``before`` (the page before it); ``last=1`` asks for the last
 page. A cursor that does not parse is ignored (the first page is shown).
 
@@ -36,7 +36,9 @@ class Cursor:
     id: int
 
     def __str__(self) -> str:
-        return f"{self.at.isoformat()}{SEPARATOR}{self.id}"
+        # UTC written with a "Z": no "+" that a hand-copied URL would turn into a space.
+        at = self.at if self.at.tzinfo is None else self.at.astimezone(dt.UTC)
+        return f"{at.replace(tzinfo=None).isoformat()}Z{SEPARATOR}{self.id}"
 
     @classmethod
     def parse(cls, text: str | None) -> Cursor | None:
@@ -45,9 +47,13 @@ class Cursor:
             return None
         at, _, number = text.rpartition(SEPARATOR)
         try:
-            return cls(dt.datetime.fromisoformat(at), int(number))
+            moment = dt.datetime.fromisoformat(at.strip().replace(" ", "+"))
+            position = int(number)
         except ValueError:
             return None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.UTC)
+        return cls(moment.astimezone(dt.UTC), position)
 
 
 @dataclass
@@ -59,6 +65,9 @@ class KeysetPage:
     per_page: int
     # True when counting stopped at the limit: there are more than ``total`` records.
     more: bool = False
+    # False when the page was reached through a cursor (the way back to the first page is open
+    # even when the cursor led past the end, to an empty page).
+    at_start: bool = True
     has_prev: bool = False
     has_next: bool = False
     prev_cursor: str | None = None
@@ -66,8 +75,8 @@ class KeysetPage:
 
     @property
     def has_pages(self) -> bool:
-        """Whether the list needs a pager (more than one page)."""
-        return self.has_prev or self.has_next
+        """Whether the list needs a pager (more than one page, or a page off the start)."""
+        return self.has_prev or self.has_next or not self.at_start
 
     # Query arguments of the neighbouring pages, merged into the current URL by the pager.
     @property
@@ -127,6 +136,7 @@ def keyset_page(
         rows = _rows(session, stmt, newest_first, per_page)
         page = KeysetPage(rows[:per_page], total, per_page, more)
         page.has_next = len(rows) > per_page
+    page.at_start = after is None and before is None and not args.get("last")
     if page.items:
         first, last = page.items[0], page.items[-1]
         page.prev_cursor = str(Cursor(getattr(first, at.key), getattr(first, key.key)))

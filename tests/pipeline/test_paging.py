@@ -114,9 +114,28 @@ def test_a_record_changed_meanwhile_does_not_shift_the_next_page(
     assert titles(second) == [lead.title for lead in leads[PER_PAGE : 2 * PER_PAGE]]
 
 
+def test_a_cursor_past_the_end_shows_an_empty_page_with_the_way_back(
+    login_as: Any, world: Any, leads: list[Lead]
+) -> None:
+    client = login_as(world.manager)
+    oldest = leads[-1]
+    page = client.get(
+        f"/leads?park={world.park_a.id}&after={Cursor(oldest.updated_at, oldest.id)}"
+    ).get_data(as_text=True)
+    assert titles(page) == []
+    assert link(page, "下一页") is None and link(page, "上一页") is None
+    assert titles(client.get(link(page, "第一页")).get_data(as_text=True)) == [
+        lead.title for lead in leads[:PER_PAGE]
+    ]
+
+
 def test_cursor_round_trip() -> None:
     cursor = Cursor(BASE + dt.timedelta(microseconds=123), 42)
     assert Cursor.parse(str(cursor)) == cursor
+    assert str(cursor) == "2026-03-01T08:00:00.000123Z~42"
+    # The same moment written in Beijing time, or with its "+" turned into a space by a URL.
+    assert Cursor.parse("2026-03-01T16:00:00.000123+08:00~42") == cursor
+    assert Cursor.parse("2026-03-01T08:00:00.000123 00:00~42") == cursor
     assert Cursor.parse(None) is None
     assert Cursor.parse("") is None
 
