@@ -193,13 +193,15 @@ def send_command(week_text: str | None, usernames: tuple[str, ...], dry_run: boo
     users = _users(usernames) if usernames else None
     ids = [u.id for u in users] if users is not None else None
     if dry_run:
-        from app.digests.content import build_digest
+        from app.digests.content import SharedFigures, build_digest
         from app.digests.render import render_digest
 
+        shared = SharedFigures()  # the overseers' figures, computed once per scope
+        base_url = current_app.config["BASE_URL"]
         for user_id in db.session.scalars(recipients_query(ids).order_by(User.id)):
             user = db.session.get(User, user_id)
             preference = preference_of(db.session, user_id)
-            digest = build_digest(db.session, user, week, current_app.config["BASE_URL"])
+            digest = build_digest(db.session, user, week, base_url, shared=shared)
             if not preference.enabled or (digest.is_empty and not preference.send_when_empty):
                 click.echo(f"跳过 {user.username} <{user.email}>")
                 continue

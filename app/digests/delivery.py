@@ -14,6 +14,14 @@ with a claim older than ``DIGEST_CLAIM_LEASE_SECONDS``: a sender that died. Ever
 as an attempt; an SMTP error (or a bug while building one digest) puts the row back to pending
 with an exponential back-off, and after ``DIGEST_MAX_ATTEMPTS`` marks it failed with the error.
 
+One run builds all its digests with one :class:`~app.digests.content.SharedFigures`: what a
+leader's or an admin's digest shows of the district, and a manager's of his parks, is computed
+for the first recipient of that scope and reused for the others in the same run (so a run reads
+each scope as it was when that scope's first digest was built). Nothing else is shared: every
+row is still claimed, built, sent and recorded in transactions of its own, and a digest that
+fails to build fails only its own row (a scope whose figures failed is computed again for the
+next recipient).
+
 The one case this accepts: the SMTP server accepted a message and the process died before it
 recorded "sent". When the lease expires the row is claimed again and that recipient gets the
 digest a second time. Losing a digest silently is worse than a rare duplicate (see README).
@@ -31,7 +39,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid, parseaddr
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app
 from sqlalchemy import and_, false, func, literal, or_, select, update
@@ -43,6 +51,9 @@ from app.core.db import UTCDateTime, utcnow
 from app.core.timeutil import today_local
 from app.digests.models import DeliveryStatus, DigestDelivery, DigestPreference
 from app.digests.weeks import IsoWeek
+
+if TYPE_CHECKING:
+    from app.digests.content import SharedFigures
 
 log = logging.getLogger(__name__)
 
@@ -334,9 +345,16 @@ def _failure(
 
 
 def _deliver_one(
-    session: Session, row_id: int, token: str, mailer: Mailer, clock: Clock, s: _Settings
+    session: Session,
+    row_id: int,
+    token: str,
+    mailer: Mailer,
+    clock: Clock,
+    s: _Settings,
+    shared: SharedFigures | None = None,
 ) -> str:
-    """Build, render and send one claimed row; record the outcome; return it."""
+    """Build, render and send one claimed row; record the outcome; return it. *shared* holds
+    what the run's earlier digests computed (see the module docstring)."""
     from app.digests.content import build_digest
     from app.digests.render import render_digest
 
@@ -362,7 +380,9 @@ def _deliver_one(
             session.commit()
             _finish(session, row.id, token, status=DeliveryStatus.SKIPPED, updated_at=clock())
             return "skipped"
-        digest = build_digest(session, user, week, config["BASE_URL"], today=today_local(clock()))
+        digest = build_digest(
+            session, user, week, config["BASE_URL"], today=today_local(clock()), shared=shared
+        )
         if digest.is_empty and preference is not None and not preference.send_when_empty:
             session.commit()
             _finish(session, row.id, token, status=DeliveryStatus.SKIPPED, updated_at=clock())
@@ -404,12 +424,15 @@ def process_due(
 ) -> Summary:
     """Claim and send every due row (of *week*, or of any week), retrying within this run those
     whose back-off has already passed; return what happened."""
+    from app.digests.content import SharedFigures
+
     config = current_app.config
     settings = _Settings.of(config)
     clock: Clock = (lambda: now) if now is not None else utcnow
     summary = summary or Summary(week=week)
     session.commit()  # each claim starts a transaction of its own (see the module docstring)
     ids = list(user_ids) if user_ids is not None else None
+    shared = SharedFigures()  # one per run: what the digests of a scope have in common
     with Mailer(config) as mailer:
         # Each pass takes every row due at its start; a row whose back-off has passed comes
         # round again in the next pass. Every claim counts an attempt, so passes are bounded.
@@ -430,7 +453,7 @@ def process_due(
                 if token is None:
                     summary.add("taken")
                     continue
-                summary.add(_deliver_one(session, row_id, token, mailer, clock, settings))
+                summary.add(_deliver_one(session, row_id, token, mailer, clock, settings, shared))
     return summary
 
 
