@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> None:
     from app.auth.models import Role, User
     from app.core.paging import Cursor
     from app.core.timeutil import today_local
-    from app.digests.content import build_digest
+    from app.digests.content import SharedFigures, build_digest
     from app.digests.weeks import IsoWeek
     from app.enterprises.models import Enterprise
     from app.extensions import db
@@ -438,11 +438,13 @@ ORDER BY 2 DESC, 3 DESC
         recipient_ids = [user.id for user in recipients]
 
         def digests() -> None:
+            # As a delivery run builds them: one SharedFigures for the whole batch.
             per_recipient.clear()
+            shared = SharedFigures()
             with app.app_context():
                 for user in db.session.scalars(select(User).where(User.id.in_(recipient_ids))):
                     before = statements[0]
-                    build_digest(db.session, user, week, base_url)
+                    build_digest(db.session, user, week, base_url, shared=shared)
                     per_recipient.append(statements[0] - before)
 
         digest_floor = (
@@ -459,7 +461,8 @@ ORDER BY 2 DESC, 3 DESC
                 30_000,
                 None,
                 runs=args.slow_runs,
-                note="floor: per-owner stale/overdue counts only",
+                note="one batch sharing each overseer scope, as a delivery run; "
+                "floor: per-owner stale/overdue counts only",
                 page=False,
             )
         )
