@@ -12,6 +12,8 @@ SQL statements per page, and the ratio to the floor; writes a Markdown table to
 ``bench/results/cockpit-<date>.md``.
 """
 
+# ruff: noqa: S608 - the floors' SQL is assembled from the schema's own constants (stage names,
+# column names, day limits); every value from outside is a bound parameter.
 from __future__ import annotations
 
 import argparse
@@ -42,6 +44,115 @@ WHERE signed_on BETWEEN :a AND :b OR construction_on BETWEEN :a AND :b
    OR production_on BETWEEN :a AND :b
 GROUP BY park_id
 """
+
+
+def page_floor(
+    sqlite: bool, start: dt.date, end: dt.date, today: dt.date, tiers: dict[str, int]
+) -> list[tuple[str, dict[str, Any]]]:
+    """Every figure set of a leader's cockpit for start..end, as hand-written SQL (run together
+    on the plain driver): the floor of the whole page. *tiers* are the tier floors in yuan
+    (``yi``, ``major``, ``big``). Parameters are ``:name``; dates are ISO strings."""
+    from app.cockpit.services import BIG_PROJECTS_SHOWN, LEAD_STAGES, PROJECT_STAGES
+    from app.pipeline.lifecycle import ACTIVE, MAIN_LINE, MAX_DAYS_IN_STAGE
+    from app.pipeline.queries import stale_before
+
+    p: dict[str, Any] = {"a": start.isoformat(), "b": end.isoformat()}
+    p["stale"] = stale_before(today).isoformat()
+    p.update({f"t_{tier}": floor for tier, floor in tiers.items()})
+    events = ("signed_on", "construction_on", "production_on")
+
+    def quoted(stages: Any) -> str:
+        return ", ".join(f"'{stage.value}'" for stage in stages)
+
+    # 1. Projects signed, started and producing in the period, per park, of any size and per tier.
+    cells = []
+    for column in events:
+        for tier in (None, *tiers):
+            cond = f"{column} BETWEEN :a AND :b"
+            if tier:
+                cond += f" AND total_investment >= :t_{tier}"
+            cells.append(
+                f"COUNT(*) FILTER (WHERE {cond}), SUM(total_investment) FILTER (WHERE {cond})"
+            )
+    any_event = " OR ".join(f"{column} BETWEEN :a AND :b" for column in events)
+    milestones = (
+        f"SELECT park_id, {', '.join(cells)} FROM project WHERE {any_event} GROUP BY park_id"
+    )
+    # 2. The same per month.
+    month = "substr({c}, 1, 7)" if sqlite else "to_char({c}, 'YYYY-MM')"
+    monthly = " UNION ALL ".join(
+        f"SELECT park_id, '{column}', {month.format(c=column)}, COUNT(*), SUM(total_investment) "
+        f"FROM project WHERE {column} BETWEEN :a AND :b GROUP BY park_id, 3"
+        for column in events
+    )
+    # 3, 4. Records as they stand: stalled, too long in their stage, tiers; per park and stage.
+    stale = f"stage IN ({quoted(ACTIVE)}) AND (last_contact_on IS NULL OR last_contact_on < :stale)"
+    too_long = " OR ".join(
+        f"(stage = '{stage.value}' AND stage_since < :since_{stage.value})"
+        for stage in MAX_DAYS_IN_STAGE
+    )
+    p.update(
+        {
+            f"since_{stage.value}": (today - dt.timedelta(days=days)).isoformat()
+            for stage, days in MAX_DAYS_IN_STAGE.items()
+        }
+    )
+
+    def standing(table: str, amount: str, with_tiers: bool) -> str:
+        conds = [stale, too_long]
+        if with_tiers:
+            conds += [f"{amount} >= :t_{tier}" for tier in tiers]
+        figures = ", ".join(
+            f"COUNT(*) FILTER (WHERE {c}), SUM({amount}) FILTER (WHERE {c})" for c in conds
+        )
+        return f"SELECT park_id, stage, {figures} FROM {table} GROUP BY park_id, stage"
+
+    # 5. The funnel: leads opened in the period, by the furthest stage their history reached.
+    rank = " ".join(f"WHEN '{stage.value}' THEN {i}" for i, stage in enumerate(MAIN_LINE))
+    funnel = (
+        "SELECT furthest, COUNT(*), SUM(amount) FROM ("
+        f"SELECT l.estimated_investment AS amount, (SELECT MAX(CASE sc.to_stage {rank} END) "
+        "FROM stage_change sc WHERE sc.lead_id = l.id) AS furthest FROM lead l "
+        "WHERE l.id IN (SELECT lead_id FROM stage_change WHERE to_stage = 'lead' "
+        "AND from_stage IS NULL AND lead_id IS NOT NULL AND effective_on BETWEEN :a AND :b)"
+        ") AS cohort GROUP BY furthest"
+    )
+    # 6, 7. Days in each stage for the stays that ended in the period, as a histogram.
+    days = (
+        "julianday(effective_on) - julianday(from_since)" if sqlite else "effective_on - from_since"
+    )
+
+    def stays(subject: str, stages: Any) -> str:
+        return (
+            f"SELECT stage, days, COUNT(*) FROM (SELECT from_stage AS stage, {days} AS days "
+            f"FROM stage_change WHERE from_stage IN ({quoted(stages)}) "
+            f"AND effective_on BETWEEN :a AND :b AND {subject} IS NOT NULL) AS s "
+            "GROUP BY stage, days"
+        )
+
+    # 8. The 50亿元+ projects, largest first, and their number and sum.
+    big_list = (
+        "SELECT p.id, p.name, p.total_investment, p.stage, e.name, park.name, u.full_name "
+        "FROM project p JOIN enterprise e ON e.id = p.enterprise_id "
+        'JOIN park ON park.id = p.park_id JOIN "user" u ON u.id = p.owner_id '
+        f"WHERE p.total_investment >= :t_big ORDER BY p.total_investment DESC, p.id "
+        f"LIMIT {BIG_PROJECTS_SHOWN}"
+    )
+    big_total = (
+        "SELECT COUNT(*), SUM(total_investment) FROM project WHERE total_investment >= :t_big"
+    )
+    statements = [
+        milestones,
+        monthly,
+        standing("project", "total_investment", True),
+        standing("lead", "estimated_investment", False),
+        funnel,
+        stays("lead_id", LEAD_STAGES),
+        stays("project_id", PROJECT_STAGES),
+        big_list,
+        big_total,
+    ]
+    return [(statement, p) for statement in statements]
 
 
 def timed(action: Callable[[], Any], runs: int) -> list[float]:
@@ -84,6 +195,8 @@ def main(argv: list[str] | None = None) -> None:
     from app.extensions import db
     from app.pipeline.flags import load_thresholds
     from app.pipeline.models import ContactLog, Project
+    from app.pipeline.stats import REPORT_TIERS
+    from bench.run import Floor
     from config import database_url
 
     app = create_app("development", SQLALCHEMY_DATABASE_URI=database_url(args.database_url))
@@ -102,6 +215,18 @@ def main(argv: list[str] | None = None) -> None:
                 "floor: one hand-written GROUP BY",
                 timed(floor(args.database_url, today.year), args.runs),
                 1,
+            )
+        )
+        tiers = {tier: int(thresholds.floor(tier) * 100_000_000) for tier in REPORT_TIERS}
+        whole = page_floor(
+            args.database_url.startswith("sqlite"), scope.start, scope.end, today, tiers
+        )
+        runner = Floor(args.database_url)
+        rows.append(
+            (
+                "floor: every figure set of the page, hand-written",
+                timed(lambda: runner.run(whole), args.runs),
+                len(whole),
             )
         )
 
