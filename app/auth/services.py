@@ -6,7 +6,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import gettext as _
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from app.auth.models import Role, User
 from app.core.exceptions import UserError
@@ -168,22 +168,10 @@ def set_password(user: User, password: str) -> None:
 
 def owner_options(session: Session) -> list[tuple[int, str]]:
     """(id, name) of everyone who owns or has owned records (officers and park managers, in
-    office or not), managers first: the lists' owner filter, read as plain rows."""
+    office or not), officers then managers, by name: the lists' owner filter, as plain rows."""
     stmt = (
         select(User.id, User.full_name)
         .where(User.role.in_([Role.OFFICER, Role.MANAGER]))
         .order_by(User.role.desc(), User.full_name)
     )
     return [(user_id, name) for user_id, name in session.execute(stmt)]
-
-
-def officers_and_managers(session: Session) -> list[User]:
-    """Return the active users who can own leads (officers and park managers) with their parks."""
-    stmt = (
-        select(User)
-        .where(User.role.in_([Role.OFFICER, Role.MANAGER]))
-        .options(selectinload(User.parks))
-        .where(User.active.is_(True))
-        .order_by(User.role.desc(), User.full_name)
-    )
-    return list(session.scalars(stmt))

@@ -152,14 +152,17 @@ def _stage_form(record: Lead | Project, formdata: Any = None) -> StageForm:
 
 def _reassign_form(record: Lead | Project, formdata: Any = None) -> ReassignForm:
     form = ReassignForm(formdata=formdata, prefix="reassign")
-    form.owner_id.choices = as_choices(
-        (u.id, f"{u.full_name}（{u.role.label}）")
-        for u in services.assignable_owners(db.session, record.park_id)
-    )
+    form.owner_id.choices = _owner_choices(services.assignable_owners(db.session, record.park_id))
     if formdata is None:
         form.owner_id.data = record.owner_id
         form.version.data = str(record.version)
     return form
+
+
+def _owner_choices(owners: list[tuple[int, str, Role]]) -> list[Any]:
+    """Select choices "name（role）" (each role's label translated once, not once per person)."""
+    labels = {role: role.label for role in Role}
+    return as_choices((user_id, f"{name}（{labels[role]}）") for user_id, name, role in owners)
 
 
 def _render_detail(
@@ -327,10 +330,8 @@ def _fill_choices(form: LeadForm | ProjectForm, park_id: int | None = None) -> N
     form.park_id.choices = as_choices((p.id, p.name) for p in parks)
     form.chain_link_id.choices = as_choices([("", _("（不指定）")), *link_choices(db.session)])
     if current_user.role in (Role.MANAGER, Role.ADMIN):
-        owners = services.assignable_owners(db.session)
-        form.owner_id.choices = as_choices(
-            [("", _("（本人）"))] + [(u.id, f"{u.full_name}（{u.role.label}）") for u in owners]
-        )
+        owners = _owner_choices(services.assignable_owners(db.session))
+        form.owner_id.choices = [*as_choices([("", _("（本人）"))]), *owners]
     else:
         del form.owner_id
 
