@@ -460,19 +460,40 @@ class TimelineEntry:
     item: ContactLog | StageChange
 
 
-def timeline(session: Session, record: Lead | Project) -> list[TimelineEntry]:
-    """Return contacts and stage changes of a record, newest first (two queries)."""
+# Contacts a record's page shows at first; older ones on request (a record followed for years
+# gathers hundreds).
+TIMELINE_SHOWN = 100
+
+
+@dataclass
+class Timeline:
+    entries: list[TimelineEntry]
+    # True when older contacts exist than the entries show.
+    more: bool = False
+
+
+def timeline(
+    session: Session, record: Lead | Project, limit: int | None = TIMELINE_SHOWN
+) -> Timeline:
+    """Contacts and stage changes of a record, newest first (two queries): the *limit* latest
+    contacts (all with None) and every stage change from the oldest contact shown on."""
     if isinstance(record, Lead):
         contact_filter = ContactLog.lead_id == record.id
         stage_filter = StageChange.lead_id == record.id
     else:
         contact_filter = ContactLog.project_id == record.id
         stage_filter = StageChange.project_id == record.id
-    contacts = session.scalars(
+    stmt = (
         select(ContactLog)
         .where(contact_filter)
         .options(joinedload(ContactLog.created_by), joinedload(ContactLog.project))
-    ).all()
+        .order_by(ContactLog.contact_on.desc(), ContactLog.created_at.desc(), ContactLog.id.desc())
+    )
+    if limit is not None:
+        stmt = stmt.limit(limit + 1)
+    contacts = list(session.scalars(stmt).unique())
+    more = limit is not None and len(contacts) > limit
+    contacts = contacts[:limit] if more else contacts
     changes = session.scalars(
         select(StageChange)
         .where(stage_filter)
@@ -481,7 +502,11 @@ def timeline(session: Session, record: Lead | Project) -> list[TimelineEntry]:
     entries = [TimelineEntry(c.contact_on, c.created_at, "contact", c) for c in contacts]
     entries += [TimelineEntry(s.effective_on, s.recorded_at, "stage", s) for s in changes]
     entries.sort(key=lambda e: (e.day, e.at, e.kind == "stage"), reverse=True)
-    return entries
+    if more:
+        # Nothing older than the oldest contact shown: the hidden contacts lie among them.
+        oldest = contacts[-1]
+        entries = [e for e in entries if (e.day, e.at) >= (oldest.contact_on, oldest.created_at)]
+    return Timeline(entries, more)
 
 
 def audit_history(

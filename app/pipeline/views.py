@@ -177,10 +177,11 @@ def _render_detail(
     if contact_form is None:
         contact_form = ContactForm(prefix="contact", contact_type=ContactType.VISIT.value)
         contact_form.contact_on.data = today_local()
+    shown = None if request.args.get("timeline") == "all" else queries.TIMELINE_SHOWN
     context = {
         "record": record,
         "kind": _kind(record),
-        "timeline": queries.timeline(db.session, record),
+        "timeline": queries.timeline(db.session, record, limit=shown),
         "audit": queries.audit_history(db.session, record),
         "proposal": services.pending_proposal(db.session, record),
         "can_edit": can_edit,
