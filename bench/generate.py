@@ -281,8 +281,13 @@ class Generator:
 
         n = self.n_records
         lead_rows, project_rows, history = [], [], []
-        contacts_per_lead = self.n_contacts // n
-        extra_contacts = self.n_contacts - contacts_per_lead * n
+        # One lead in a hundred is followed closely: thirty times the contacts of the others,
+        # a timeline of a few hundred entries; the others share the rest evenly.
+        busy = max(1, n // 100)
+        busy_contacts = 30 * (self.n_contacts // n)
+        rest = self.n_contacts - busy * busy_contacts
+        contacts_per_lead = rest // (n - busy)
+        extra_contacts = rest - contacts_per_lead * (n - busy)
         contact_rows: list[dict[str, Any]] = []
         for i in range(1, n + 1):
             standing = self._standing()
@@ -299,7 +304,11 @@ class Generator:
                 if to in MILESTONES:
                     dates[MILESTONES[to]] = day
             # Contacts between the opening day and today; the last one is the stored date.
-            count = contacts_per_lead + (1 if i <= extra_contacts else 0)
+            if i % 100 == 0 and i // 100 <= busy:
+                count = busy_contacts
+            else:
+                ordinal = i - min(i // 100, busy)  # among the leads that are not busy
+                count = contacts_per_lead + (1 if ordinal <= extra_contacts else 0)
             first = steps[0][2]
             span = max((self.today - first).days, 1)
             days = sorted(first + dt.timedelta(days=self.rng.randrange(span)) for _ in range(count))
