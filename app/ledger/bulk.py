@@ -1,8 +1,9 @@
 """Write the new records of an import in bulk: the rows the services would write, in batches.
 
 Importing row by row through ``create_enterprise``, ``create_lead``, ``create_project`` and
-``move_stage`` costs about sixteen statements a row. This module writes the same rows with Core
-``insert()`` executemany, a batch of ledger rows at a time:
+``move_stage`` costs about sixteen statements a row. This module writes the same rows with one
+``INSERT`` executemany per table and batch of ledger rows, ids drawn beforehand as the tables'
+defaults would draw them and values converted by the columns' own types (see :func:`_insert`):
 
 - enterprises, cleaned by :func:`app.enterprises.services.clean_new_enterprises` (the bulk form
   of ``create_enterprise``'s checks);
@@ -26,10 +27,11 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import gc
+import operator
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, ParamSpec, TypeVar
 
-from sqlalchemy import insert, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from app.auth.models import Role, User
@@ -105,64 +107,115 @@ def _batches(rows: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
         yield rows[start : start + size]
 
 
+def _new_ids(session: Session, table: Any, count: int) -> list[int] | None:
+    """Ids for *count* new rows of *table*, in order, as the table's own default would draw them.
+
+    None on a database other than PostgreSQL and SQLite: there the INSERT draws them itself.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        # From the table's own sequence, as the column's default would draw them.
+        return sorted(
+            session.scalars(
+                text(
+                    "SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
+                    "FROM generate_series(1, :n)"
+                ),
+                {"table": table.name, "n": count},
+            )
+        )
+    if dialect == "sqlite":
+        # SQLite gives a new row the largest id so far plus one (the tables have no
+        # AUTOINCREMENT), which is what the INSERT would draw: no other connection adds rows
+        # unnoticed between this read and the INSERT (in WAL mode SQLite refuses this
+        # transaction's write if another one has committed since it read; otherwise the other
+        # writer waits for this transaction's lock). A taken id would fail as IntegrityError,
+        # which apply_import reports as a concurrent change.
+        last = session.scalar(select(func.max(table.c.id))) or 0
+        return list(range(last + 1, last + 1 + count))
+    return None
+
+
 def _insert_returning_ids(
     session: Session, table: Any, rows: list[dict[str, Any]], **same: Any
 ) -> list[int]:
     """Insert *rows* and return their ids, in the order of *rows*."""
     if not rows:
         return []
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        # The ids come from the table's own sequence, as the INSERT's default would draw them;
-        # the rows then go in with one executemany, without a statement of the batch's size for
-        # psycopg to parse.
-        ids = sorted(
-            session.scalars(
-                text(
-                    "SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
-                    "FROM generate_series(1, :n)"
-                ),
-                {"table": table.name, "n": len(rows)},
-            )
-        )
-        with_ids = [{**row, "id": id_} for row, id_ in zip(rows, ids, strict=True)]
-        _insert(session, table, with_ids, **same)
-        return ids
-    # Elsewhere a batched multi-row INSERT ... RETURNING id.
-    stmt = insert(table).values(**same)
-    if dialect == "sqlite":
-        # SQLite gives each row of an INSERT the largest rowid so far plus one, in VALUES order,
-        # and the writer holds the database lock: sorted, the ids are in the rows' order.
-        # (SQLAlchemy's sort_by_parameter_order would insert one row per statement here.)
-        return sorted(session.execute(stmt.returning(table.c.id), rows).scalars())
-    stmt = stmt.returning(table.c.id, sort_by_parameter_order=True)
-    return list(session.execute(stmt, rows).scalars())
+    ids = _new_ids(session, table, len(rows))
+    if ids is None:
+        stmt = insert(table).values(**same).returning(table.c.id, sort_by_parameter_order=True)
+        return list(session.execute(stmt, rows).scalars())
+    _insert(session, table, rows, ids=ids, **same)
+    return ids
 
 
-def _insert(session: Session, table: Any, rows: list[dict[str, Any]], **same: Any) -> None:
-    """Insert *rows* with one executemany of ``insert(table)``; *same*: values all rows share.
+#: The placeholder of a positional parameter, by DBAPI parameter style (sqlite3, psycopg).
+_PLACEHOLDERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
 
-    The statement is compiled once and every value converted by its column's own type (the
-    shared ones once); the cursor gets plain tuples. For the hundreds of thousands of history and
-    audit rows of a large ledger, SQLAlchemy's per-row parameter handling would otherwise take
-    longer than the database does.
+
+def _insert(
+    session: Session,
+    table: Any,
+    rows: list[dict[str, Any]],
+    *,
+    ids: list[int] | None = None,
+    **same: Any,
+) -> None:
+    """Insert *rows* (with *ids*, if given) with one executemany; *same*: values all rows share.
+
+    Every value is converted by its column's own type, as SQLAlchemy would bind it, column by
+    column and each distinct value once (see :func:`_bound`); the cursor gets plain tuples for a
+    plain ``INSERT``. For the hundreds of thousands of history and audit rows of a large ledger,
+    SQLAlchemy's per-row parameter handling would otherwise take longer than the database does.
     """
     if not rows:
         return
     connection = session.connection()
     dialect = connection.dialect
-    keys = [*rows[0], *same]
-    compiled = insert(table).compile(dialect=dialect, column_keys=keys)
-    convert = {key: table.c[key].type.dialect_impl(dialect).bind_processor(dialect) for key in keys}
-    fixed = {k: convert[k](v) if convert[k] else v for k, v in same.items()}
-    varying = [(k, convert[k]) for k in rows[0]]
-    converted = ({**{k: p(row[k]) if p else row[k] for k, p in varying}, **fixed} for row in rows)
-    if compiled.positional:
-        order = compiled.positiontup
-        params: list[Any] = [tuple(values[name] for name in order) for values in converted]
-    else:
-        params = list(converted)
-    connection.exec_driver_sql(compiled.string, params)
+    mark = _PLACEHOLDERS.get(dialect.paramstyle)
+    if mark is None:  # a driver with another parameter style: through SQLAlchemy
+        with_ids = rows if ids is None else [{**r, "id": i} for r, i in zip(rows, ids, strict=True)]
+        connection.execute(insert(table).values(**same), with_ids)
+        return
+    keys = list(rows[0])
+    columns: dict[str, Sequence[Any]] = {}
+    if ids is not None:
+        columns["id"] = ids
+    for key, values in zip(keys, _by_column(rows, keys), strict=True):
+        columns[key] = _bound(table.c[key], dialect, values)
+    for key, value in same.items():
+        columns[key] = _bound(table.c[key], dialect, [value]) * len(rows)
+    # A plain INSERT applies no Python-side column default: every such column must be given.
+    missing = [c.key for c in table.c if c.default is not None and c.key not in columns]
+    if missing:
+        raise TypeError(f"no value for {table.name}.{', '.join(missing)}, which has a default")
+    prepare = dialect.identifier_preparer
+    names = ", ".join(prepare.quote(table.c[key].name) for key in columns)
+    marks = ", ".join(mark for _ in columns)
+    # Quoted names of the table's own columns; every value is a bound parameter.
+    statement = f"INSERT INTO {prepare.format_table(table)} ({names}) VALUES ({marks})"  # noqa: S608
+    connection.exec_driver_sql(statement, list(zip(*columns.values(), strict=True)))
+
+
+def _by_column(rows: list[dict[str, Any]], keys: list[str]) -> list[tuple[Any, ...]]:
+    """The values of *keys* in *rows*, one tuple per key (itemgetter and zip do the loops)."""
+    if len(keys) == 1:
+        return [tuple(row[keys[0]] for row in rows)]
+    return list(zip(*map(operator.itemgetter(*keys), rows), strict=True))
+
+
+def _bound(column: Any, dialect: Any, values: Sequence[Any]) -> Sequence[Any]:
+    """*values* of *column* as the driver receives them: through the type's bind processor.
+
+    The processor runs once per distinct value (equal values bind alike): stages, dates,
+    amounts and the moment of writing repeat across the rows of a ledger.
+    """
+    process = column.type.dialect_impl(dialect).bind_processor(dialect)
+    if process is None:
+        return values
+    bound = {value: process(value) for value in set(values)}
+    return [bound[value] for value in values]
 
 
 class _Writer:
@@ -207,9 +260,7 @@ class _Writer:
                 new_keys.append(key)
                 fields.append({"name": data["enterprise_name"], "credit_code": data["credit_code"]})
         cleaned = clean_new_enterprises(session, user, fields)
-        ids = _insert_returning_ids(
-            session, _ENTERPRISE, [c | {"version": 1} for c in cleaned], **self.stamps
-        )
+        ids = _insert_returning_ids(session, _ENTERPRISE, cleaned, version=1, **self.stamps)
         self.enterprise_ids.update(zip(new_keys, ids, strict=True))
         self.counts.enterprises += len(ids)
         created_enterprises = set(ids)
@@ -256,6 +307,7 @@ class _Record:
     """One ledger row: the lead (and project) it creates and the move it makes."""
 
     __slots__ = (
+        "after",
         "creates_lead",
         "data",
         "ekey",
@@ -305,6 +357,8 @@ class _Record:
         if move is not None and not steps:
             steps = plan_move(Stage.LEAD, self.start, move, writer.today)
         self.steps = steps if move is not None else []
+        # The record's columns once the move is applied (none while it is only proposed).
+        self.after = fields_after(self.steps) if self.steps and not self.proposes else {}
 
     def existing_lead_id(self) -> int:
         lead = self.data.get("lead")
@@ -319,11 +373,6 @@ class _Record:
         if owner is not None:
             return owner.id
         return lead_owner_id if lead_owner_id is not None else user.id
-
-    def _after_move(self) -> dict[str, Any]:
-        if not self.steps or self.proposes:
-            return {}
-        return fields_after(self.steps)
 
     def _common(self, moved: bool) -> dict[str, Any]:
         data = self.data
@@ -348,7 +397,7 @@ class _Record:
     def lead_values(self) -> dict[str, Any]:
         data = self.data
         moves_lead = self.writer.kind == "leads"
-        after = self._after_move() if moves_lead else {}
+        after = self.after if moves_lead else {}
         values = self._common(bool(after))
         values.update(
             title=data["name"],
@@ -362,7 +411,7 @@ class _Record:
 
     def project_values(self) -> dict[str, Any]:
         data = self.data
-        after = self._after_move()
+        after = self.after
         lead = data.get("lead")
         values = self._common(bool(after))
         values.update(
@@ -439,7 +488,7 @@ class _Record:
                 row["note"] = _text(move.note)
             history.append(row)
         before = {"stage": Stage.LEAD, "stage_since": self.start}
-        after = {**before, **fields_after(self.steps)}
+        after = {**before, **self.after}
         for field, old, new in column_changes(subject_model, before, after):
             audit.append(audit_row(base, entity, entity_id, "update", field, old, new))
 

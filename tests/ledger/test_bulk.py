@@ -295,3 +295,11 @@ def test_statistics_refreshed_after_a_large_import(
     plan = plan_import(session, world.manager, read_ledger(build_xlsx(), "a.xlsx", **LIMITS))
     result = apply_import(session, world.manager, plan)
     assert (result.enterprises, result.leads, result.projects) == (3, 3, 4)
+
+
+def test_a_column_with_a_default_must_be_given(session: Any, world: Any) -> None:
+    """The plain INSERT applies no Python-side default: leaving such a column out is refused."""
+    from app.ledger.bulk import _insert
+
+    with pytest.raises(TypeError, match="which has a default"):
+        _insert(session, Lead.__table__, [{"title": "无版本号的线索"}])
