@@ -1,5 +1,6 @@
 """The benchmark tools work: generate a tiny district, run the cockpit benchmark and the runner
-on it (and, on PostgreSQL, the load test for five seconds).
+on it (and, on PostgreSQL, the load test for five seconds); import a tiny ledger with the
+ledger-import benchmark and both its floors.
 
 No time is asserted (benchmarks are run by hand, see bench/README.md); this only keeps the tools
 from rotting as the schema changes.
@@ -15,7 +16,7 @@ import pytest
 from sqlalchemy import create_engine, func, make_url, select, text
 from sqlalchemy.pool import NullPool
 
-from bench import cockpit, generate, load, run
+from bench import cockpit, generate, ledger_import, load, run
 
 
 def test_generate_and_measure_a_tiny_district(tmp_path: Path) -> None:
@@ -95,3 +96,38 @@ def test_load_test_on_a_tiny_district(tmp_path: Path) -> None:
         with server.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         server.dispose()
+
+
+def test_ledger_import_benchmark_on_a_tiny_ledger(tmp_path: Path) -> None:
+    """bench/ledger_import.py on 40 rows: floor B gets exactly the rows the import wrote.
+
+    On PostgreSQL (TEST_DATABASE_URL) in a scratch database of its own; the script creates and
+    drops floor B's ``<name>_floor`` itself.
+    """
+    args = ["--rows", "40", "--output", str(tmp_path)]
+    suite = os.environ.get("TEST_DATABASE_URL", "")
+    server = None
+    name = f"bench_ledger_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    if suite.startswith("postgresql"):
+        server_url = make_url(suite).set(drivername="postgresql")
+        server = create_engine(server_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+        with server.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        scratch = server_url.set(database=name).render_as_string(hide_password=False)
+        args += ["--database-url", scratch]
+    try:
+        code = ledger_import.main(args)
+        (result,) = tmp_path.glob("ledger_import-*.md")
+        report = result.read_text(encoding="utf-8")
+        assert code == 0, report
+        assert f"| {ledger_import.FLOOR_A} | 40 |" in report
+        assert f"| {ledger_import.FLOOR_B} | 40 |" in report
+        assert "| **app: total** | 40 |" in report
+        assert "holds exactly the application's rows: yes" in report
+        assert "judged against floor B" in report
+    finally:
+        if server is not None:
+            with server.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}_floor" WITH (FORCE)'))
+            server.dispose()
