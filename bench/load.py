@@ -35,6 +35,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -78,7 +79,7 @@ class Plan:
     park_id: int
     filter_query: str
     needle: str
-    deep_page: int
+    deep_cursors: list[str]  # where 下一页 leads near the end of the list (keyset cursors)
     detail_ids: list[int]
     park_detail_ids: list[int]  # the manager sees only the leads of their park
     movable: list[int]
@@ -86,6 +87,9 @@ class Plan:
 
 def read_plan(url: str, users: int) -> Plan:
     import psycopg
+
+    sys.path.insert(0, str(ROOT))
+    from app.core.paging import Cursor
 
     with psycopg.connect(url) as conn:
 
@@ -118,6 +122,13 @@ def read_plan(url: str, users: int) -> Plan:
                 (park_id,),
             )
         ]
+        deep = max(1, leads // 25 - 2)  # the page of the pages near the end
+        # The last row of each of the 20 pages before it: 下一页 from there.
+        near_end = conn.execute(
+            "SELECT updated_at, id FROM lead ORDER BY updated_at DESC, id DESC OFFSET %s LIMIT 500",
+            (max(0, (deep - 20) * 25 - 1),),
+        ).fetchall()
+        deep_cursors = [str(Cursor(*row)) for row in near_end[::25]]
         movable = [
             row[0]
             for row in conn.execute(
@@ -131,7 +142,7 @@ def read_plan(url: str, users: int) -> Plan:
         park_id=park_id,
         filter_query=f"park={park}&stage={stage}&tier=big",
         needle=name[2:4],
-        deep_page=max(1, leads // 25 - 2),
+        deep_cursors=deep_cursors,
         detail_ids=detail_ids,
         park_detail_ids=park_detail_ids,
         movable=movable,
@@ -190,7 +201,7 @@ class User(threading.Thread):
             ("lead list, first page", "/leads"),
             ("lead list, park + stage + tier", f"/leads?{plan.filter_query}"),
             ("lead list, search", f"/leads?q={plan.needle}"),
-            ("lead list, deep page", f"/leads?page={max(1, plan.deep_page - rng.randrange(20))}"),
+            ("lead list, deep page", f"/leads?after={quote(rng.choice(plan.deep_cursors))}"),
             ("lead detail", f"/leads/{rng.choice(details)}"),
         ]
         if self.role == "manager":
