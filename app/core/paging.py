@@ -62,7 +62,6 @@ class KeysetPage:
 
     items: list[Any]
     total: int
-    per_page: int
     # True when counting stopped at the limit: there are more than ``total`` records.
     more: bool = False
     # False when the page was reached through a cursor (the way back to the first page is open
@@ -122,19 +121,19 @@ def keyset_page(
     oldest_first = (at.asc(), key.asc())
     if after is not None:
         rows = _rows(session, stmt.where(position < (after.at, after.id)), newest_first, per_page)
-        page = KeysetPage(rows[:per_page], total, per_page, more, has_prev=True)
+        page = KeysetPage(rows[:per_page], total, more, has_prev=True)
         page.has_next = len(rows) > per_page
     elif before is not None:
         rows = _rows(session, stmt.where(position > (before.at, before.id)), oldest_first, per_page)
-        page = KeysetPage(list(reversed(rows[:per_page])), total, per_page, more, has_next=True)
+        page = KeysetPage(list(reversed(rows[:per_page])), total, more, has_next=True)
         page.has_prev = len(rows) > per_page
     elif args.get("last"):
         rows = _rows(session, stmt, oldest_first, per_page)
-        page = KeysetPage(list(reversed(rows[:per_page])), total, per_page, more)
+        page = KeysetPage(list(reversed(rows[:per_page])), total, more)
         page.has_prev = len(rows) > per_page
     else:
         rows = _rows(session, stmt, newest_first, per_page)
-        page = KeysetPage(rows[:per_page], total, per_page, more)
+        page = KeysetPage(rows[:per_page], total, more)
         page.has_next = len(rows) > per_page
     page.at_start = after is None and before is None and not args.get("last")
     if page.items:

@@ -239,12 +239,8 @@ class Digest:
         return out
 
 
-def record_url(base_url: str, record: Lead | Project) -> str:
-    """The absolute link to a record's page (built without a request context)."""
-    return _url(base_url, "lead" if isinstance(record, Lead) else "project", record.id)
-
-
 def _url(base_url: str, kind: str, record_id: int) -> str:
+    """The absolute link to a record's page (built without a request context)."""
     return f"{base_url}/{'leads' if kind == 'lead' else 'projects'}/{record_id}"
 
 
