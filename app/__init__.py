@@ -53,13 +53,14 @@ def register_models() -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from app.core.i18n import select_locale
+    from app.core.i18n import init_i18n, select_locale
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.config.get("MIGRATIONS_DIR", "migrations")))
     login_manager.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: "Asia/Shanghai")
+    init_i18n(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         from app.core.sqlite import enable_sqlite_pragmas
 

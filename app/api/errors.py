@@ -12,7 +12,6 @@ from typing import Any, NoReturn, TypeVar
 
 import marshmallow as ma
 from flask import jsonify
-from flask_babel import lazy_gettext as _l
 from flask_smorest import abort
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
@@ -20,6 +19,7 @@ from werkzeug.exceptions import HTTPException
 from app.core.db import StaleVersionError
 from app.core.errors import MESSAGES
 from app.core.exceptions import UserError
+from app.core.i18n import lazy_gettext as _l
 from app.enterprises.services import PossibleDuplicatesError
 from app.extensions import db
 from app.pipeline.services import DuplicateLeadError

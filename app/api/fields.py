@@ -13,9 +13,9 @@ from decimal import Decimal
 from typing import Any
 
 import marshmallow as ma
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
+from app.core.i18n import gettext as _
+from app.core.i18n import lazy_gettext as _l
 from app.core.money import AmountError, parse_amount
 from app.core.timeutil import today_local
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from app.api.tokens import LIFETIMES, NAME_MAX
 from app.core.forms import as_choices
+from app.core.i18n import lazy_gettext as _l
 
 
 def lifetime_choices() -> list:

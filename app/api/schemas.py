@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask import g
-from flask_babel import lazy_gettext as _l
 
 from app.api.fields import (
     Amount,
@@ -22,6 +21,7 @@ from app.api.fields import (
     not_in_future,
     record_id,
 )
+from app.core.i18n import lazy_gettext as _l
 from app.core.timeutil import today_local
 from app.enterprises.models import TAGS, Ownership
 from app.extensions import db

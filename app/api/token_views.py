@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
-from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.api import tokens
 from app.api.forms import RevokeForm, TokenForm
 from app.api.models import ApiToken
+from app.core.i18n import gettext as _
 from app.core.timeutil import now_utc
 from app.core.web import attempt
 from app.extensions import db

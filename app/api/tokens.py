@@ -12,13 +12,13 @@ import hashlib
 import hmac
 import secrets
 
-from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload
 
 from app.api.models import ApiToken
 from app.auth.models import User
 from app.core.exceptions import UserError
+from app.core.i18n import gettext as _
 from app.core.timeutil import now_utc
 
 TOKEN_PREFIX = "crm_"  # noqa: S105 (not a secret: what every token starts with)

@@ -15,7 +15,6 @@ from typing import Any
 from flask import Blueprint as FlaskBlueprint
 from flask import current_app, g, render_template, request
 from flask.views import MethodView
-from flask_babel import gettext as _
 from flask_smorest import Blueprint
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
@@ -28,6 +27,7 @@ from app.api.fields import MAX_ID
 from app.auth.models import EDITOR_ROLES, Role, User
 from app.core.audit import set_actor
 from app.core.db import check_version
+from app.core.i18n import gettext as _
 from app.core.timeutil import today_local
 from app.enterprises import services as enterprise_services
 from app.enterprises.models import TAGS, Enterprise

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -19,6 +18,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.auth.models import Role
 from app.core.forms import as_choices
+from app.core.i18n import lazy_gettext as _l
 
 
 class MultiCheckboxField(SelectMultipleField):

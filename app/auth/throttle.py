@@ -18,11 +18,11 @@ import time
 
 from flask import Flask, flash, make_response, render_template, request
 from flask.wrappers import Response
-from flask_babel import gettext as _
 from flask_limiter import Limiter, RequestLimit
 from flask_limiter.util import get_remote_address
 
 from app.auth.forms import LoginForm
+from app.core.i18n import gettext as _
 
 EXTENSION_KEY = "login_limiter"
 

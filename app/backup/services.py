@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from alembic.script import ScriptDirectory
-from flask_babel import gettext as _
 from sqlalchemy.engine import Engine, make_url
 
 from app.core.exceptions import UserError
+from app.core.i18n import gettext as _
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 # Tables every database of this application has, whatever its revision.

@@ -11,7 +11,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import g, url_for
-from flask_babel import gettext as _
 
 from app.cockpit.services import (
     OPEN_LEAD_STAGES,
@@ -19,6 +18,7 @@ from app.cockpit.services import (
     Cockpit,
     ParkRow,
 )
+from app.core.i18n import gettext as _
 from app.core.money import format_yi
 from app.pipeline.lifecycle import MAIN_LINE
 from app.pipeline.stats import COUNTED_EVENTS, REPORT_TIERS, Tally

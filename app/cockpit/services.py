@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app.auth.models import Role, User
 from app.core.exceptions import UserError
+from app.core.i18n import gettext as _
 from app.parks.models import Chain, ChainLink, Park
 from app.pipeline import visibility
 from app.pipeline.flags import Thresholds

@@ -11,10 +11,10 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, TypeDecorator, event, inspect
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, declared_attr, mapped_column
 
+from app.core.i18n import lazy_gettext as _l
 from app.core.money import yi_to_yuan, yuan_to_yi
 
 NAMING_CONVENTION = {

@@ -7,10 +7,10 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response, current_app, render_template, request
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
+from app.core.i18n import lazy_gettext as _l
 from app.extensions import db
 
 MESSAGES = {

@@ -6,10 +6,10 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from wtforms import DateField, SelectChoice, StringField
 from wtforms.validators import ValidationError
 
+from app.core.i18n import lazy_gettext as _l
 from app.core.money import AmountError, format_yi, parse_amount
 
 UNIT_LABELS = {"亿元": _l("亿元"), "万元": _l("万元"), "元": _l("元")}

@@ -1,8 +1,23 @@
-"""Language choice: Chinese first, English available (per user, per session, or by ?lang=)."""
+"""Language choice: Chinese first, English available (per user, per session, or by ?lang=),
+and the translation functions the application uses.
+
+``gettext``, ``pgettext`` and their lazy forms here behave as Flask-Babel's and read the same
+catalogues, but look the catalogue up once per request (or command) instead of on every call:
+Flask-Babel 4 looks up the context, the domain, the locale and the catalogue again for each
+string, about 18 µs a call against 1 µs for the lookup itself, and a list page translates a
+hundred strings (stage labels, headings, the menu). The catalogue is kept where Flask-Babel
+keeps its own per-request state (``g._flask_babel.babel_translations``), which ``refresh()`` and
+``force_locale()`` reset, so both keep working.
+"""
 
 from __future__ import annotations
 
-from flask import current_app, has_request_context, request, session
+from typing import Any
+
+import flask_babel
+from babel.support import NullTranslations
+from flask import Flask, current_app, g, has_request_context, request, session
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
 
 DEFAULT_LOCALE = "zh_Hans_CN"
@@ -22,3 +37,52 @@ def select_locale() -> str:
     if current_user and current_user.is_authenticated and current_user.locale in languages:
         return current_user.locale
     return DEFAULT_LOCALE
+
+
+def _translations() -> NullTranslations:
+    """The catalogue of the current locale, looked up once per request or command."""
+    try:
+        state = g._flask_babel
+    except (AttributeError, RuntimeError):  # first call, or no application context
+        return flask_babel.get_translations()
+    found = getattr(state, "babel_translations", None)
+    if found is None:
+        found = state.babel_translations = flask_babel.get_translations()
+    return found
+
+
+def gettext(string: str, **variables: Any) -> str:
+    text = _translations().ugettext(string)
+    return text % variables if variables else text
+
+
+def ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
+    variables.setdefault("num", num)
+    return _translations().ungettext(singular, plural, num) % variables
+
+
+def pgettext(context: str, string: str, **variables: Any) -> str:
+    text = _translations().upgettext(context, string)
+    return text % variables if variables else text
+
+
+def lazy_gettext(string: str, **variables: Any) -> LazyString:
+    return LazyString(gettext, string, **variables)
+
+
+def lazy_pgettext(context: str, string: str, **variables: Any) -> LazyString:
+    return LazyString(pgettext, context, string, **variables)
+
+
+def init_i18n(app: Flask) -> None:
+    """Templates' ``_()``, ``gettext``, ``ngettext`` and ``pgettext`` through the catalogue
+    above (after Flask-Babel's ``init_app``, which installs its own)."""
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda string: _translations().ugettext(string),
+        ngettext=lambda singular, plural, num: _translations().ungettext(singular, plural, num),
+        newstyle=True,
+        pgettext=lambda context, string: _translations().upgettext(context, string),
+        npgettext=lambda context, singular, plural, num: _translations().unpgettext(
+            context, singular, plural, num
+        ),
+    )

@@ -15,7 +15,7 @@ import re
 import unicodedata
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 
-from flask_babel import gettext as _
+from app.core.i18n import gettext as _
 
 __all__ = [
     "MAX_AMOUNT_YI",

@@ -10,11 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base, UTCDateTime, intpk, utcnow
+from app.core.i18n import lazy_gettext as _l
 
 
 class DeliveryStatus(enum.StrEnum):

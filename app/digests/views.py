@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.auth.decorators import admin_required
+from app.core.i18n import gettext as _
 from app.core.web import commit
 from app.digests.content import build_digest
 from app.digests.delivery import (

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from app.core.i18n import gettext as _
+from app.core.i18n import lazy_gettext as _l
 
 __all__ = [
     "CHARSET",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -19,6 +18,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from app.core.i18n import lazy_gettext as _l
 from app.enterprises.credit_code import CreditCodeError, normalize_credit_code, validate_credit_code
 from app.enterprises.models import OWNERSHIP_LABELS, TAGS, Ownership
 from app.enterprises.services import EnterpriseFilters

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import enum
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, Enum, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import Base, VersionedMixin, intpk
+from app.core.i18n import lazy_gettext as _l
 
 
 class Ownership(enum.StrEnum):

@@ -10,7 +10,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask_babel import gettext as _
 from sqlalchemy import Select, case, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -18,6 +17,7 @@ from sqlalchemy.sql import func
 
 from app.auth.models import EDITOR_ROLES, User
 from app.core.exceptions import UserError
+from app.core.i18n import gettext as _
 from app.enterprises.credit_code import CreditCodeError, normalize_credit_code, validate_credit_code
 from app.enterprises.models import TAGS, Enterprise, EnterpriseContact, Ownership
 from app.enterprises.names import CONTAINMENT_MIN_LENGTH, is_similar, normalize_name

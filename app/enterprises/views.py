@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from markupsafe import Markup
@@ -11,6 +10,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.core.db import StaleVersionError, check_version
+from app.core.i18n import gettext as _
 from app.core.web import commit
 from app.enterprises.forms import ContactPersonForm, EnterpriseForm, EnterpriseSearchForm
 from app.enterprises.models import Enterprise, EnterpriseContact

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+
+from app.core.i18n import lazy_gettext as _l
 
 CODE_RULE = Regexp(
     r"^[A-Za-z][A-Za-z0-9_-]*$",

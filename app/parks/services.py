@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import gettext as _
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from app.core.exceptions import UserError
+from app.core.i18n import gettext as _
 from app.parks.models import Chain, ChainLink, Park
 
 
@@ -25,9 +25,9 @@ def list_parks(session: Session, active_only: bool = False) -> list[Park]:
 
 
 def list_chains(session: Session) -> list[Chain]:
-    """Return the chains with their links loaded, in display order."""
-    stmt = select(Chain).options(selectinload(Chain.links)).order_by(Chain.sort_order, Chain.id)
-    return list(session.scalars(stmt))
+    """Return the chains with their links loaded, in display order (one statement)."""
+    stmt = select(Chain).options(joinedload(Chain.links)).order_by(Chain.sort_order, Chain.id)
+    return list(session.scalars(stmt).unique())
 
 
 def link_choices(session: Session) -> list[tuple[int, str]]:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 
 from app.auth.decorators import admin_required
 from app.core.db import check_version
+from app.core.i18n import gettext as _
 from app.core.web import attempt
 from app.extensions import db
 from app.parks.forms import ChainForm, LinkForm, ParkForm

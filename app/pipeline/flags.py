@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from flask import g
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
 from app.core.exceptions import UserError
+from app.core.i18n import lazy_gettext as _l
 from app.core.settings import get_settings, put_setting
 from app.extensions import db
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, StopValidation
 
 from app.core.forms import AmountField, LocalDateField, as_choices, not_in_future
+from app.core.i18n import lazy_gettext as _l
 from app.pipeline.lifecycle import MAIN_LINE, STAGE_LABELS
 from app.pipeline.models import CONTACT_TYPE_LABELS, SOURCE_LABELS, ContactType, LeadSource
 

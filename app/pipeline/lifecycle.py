@@ -10,8 +10,8 @@ import datetime as dt
 import enum
 from dataclasses import dataclass, field
 
-from flask_babel import gettext
-from flask_babel import lazy_pgettext as _p
+from app.core.i18n import gettext
+from app.core.i18n import lazy_pgettext as _p
 
 
 class Stage(enum.StrEnum):

@@ -6,7 +6,6 @@ import datetime as dt
 import enum
 from decimal import Decimal
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     CheckConstraint,
     Date,
@@ -21,6 +20,7 @@ from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from app.auth.models import User
 from app.core.db import Base, Money, UTCDateTime, VersionedMixin, intpk, utcnow
+from app.core.i18n import lazy_gettext as _l
 from app.enterprises.models import Enterprise
 from app.parks.models import ChainLink, Park
 from app.pipeline.lifecycle import Stage

@@ -11,7 +11,6 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from flask_babel import gettext as _
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import Forbidden
@@ -19,6 +18,7 @@ from werkzeug.exceptions import Forbidden
 from app.auth.models import Role, User, user_park
 from app.core.db import check_version
 from app.core.exceptions import UserError
+from app.core.i18n import gettext as _
 from app.core.timeutil import now_utc, today_local
 from app.enterprises.models import Enterprise
 from app.parks.models import ChainLink, Park

@@ -5,11 +5,11 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
+from app.core.i18n import lazy_gettext as _l
 from app.core.money import AmountError, parse_amount
 from app.targets.models import Metric
 from app.targets.services import MAX_YEAR, MIN_YEAR

@@ -5,11 +5,11 @@ from __future__ import annotations
 import enum
 from decimal import Decimal
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import Base, Money, VersionedMixin, intpk
+from app.core.i18n import lazy_gettext as _l
 from app.parks.models import Chain, Park
 from app.pipeline.lifecycle import Stage
 

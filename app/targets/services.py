@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from app.auth.models import Role, User
 from app.core.exceptions import UserError
+from app.core.i18n import gettext as _
 from app.core.timeutil import today_local
 from app.parks.models import Chain, Park
 from app.pipeline.flags import TIERS, Thresholds

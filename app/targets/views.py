@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.auth.decorators import admin_required
 from app.core.db import check_version
 from app.core.forms import as_choices
+from app.core.i18n import gettext as _
 from app.core.timeutil import today_local
 from app.core.web import attempt
 from app.extensions import db
