@@ -196,3 +196,48 @@ def test_catalogue_covers_the_sources(english_catalogue: Catalog) -> None:
 
     catalogue = {m.id for m in _messages(english_catalogue)}
     assert sorted(found - catalogue, key=str) == []
+
+
+def test_translation_functions_follow_the_request_locale(
+    app: Flask, english_catalogue: Catalog
+) -> None:
+    # app.core.i18n reads the catalogue once per request; changing the locale within the request
+    # (refresh, force_locale) must still be seen.
+    from flask_babel import force_locale
+
+    from app.core.i18n import gettext, lazy_gettext, lazy_pgettext, ngettext, pgettext
+    from app.pipeline.lifecycle import Stage
+
+    with app.test_request_context("/?lang=en"):
+        assert gettext("线索") == "Leads"
+        assert gettext("自 %(d)s 起", d="2026-01-02") == "since 2026-01-02"
+        assert pgettext("stage", "线索") == "Lead"
+        assert str(lazy_pgettext("stage", "线索")) == "Lead"
+        assert Stage.LEAD.label == "Lead"
+        label = lazy_gettext("线索")
+        assert str(label) == "Leads"
+        assert ngettext("%(num)d 条", "%(num)d 条", 3) == "3 条"
+        with force_locale("zh_Hans_CN"):
+            assert gettext("线索") == "线索"
+            assert str(label) == "线索"
+            assert Stage.LEAD.label == "线索"
+        assert gettext("线索") == "Leads"
+        assert app.jinja_env.from_string("{{ _('线索') }}").render() == "Leads"
+    with app.test_request_context("/"):
+        assert gettext("线索") == "线索"
+        assert app.jinja_env.from_string("{{ _('自 %(d)s 起', d=1) }}").render() == "自 1 起"
+    with app.test_request_context("/?lang=en"):
+        gettext("线索")
+        from flask import session
+
+        session["lang"] = "zh_Hans_CN"
+        refresh()  # e.g. after the user changed language within the request
+        assert gettext("线索") == "线索"
+
+
+def test_translation_outside_a_request(app: Flask) -> None:
+    from app.core.i18n import gettext
+
+    assert gettext("线索") == "线索"
+    with app.app_context():
+        assert gettext("线索") == "线索"
