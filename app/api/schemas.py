@@ -545,8 +545,8 @@ class BoardArgsSchema(RequestSchema):
 class BoardCardSchema(ma.Schema):
     id = F.Integer(required=True)
     name = F.String(required=True, attribute="display_name")
-    enterprise = F.String(required=True, attribute="enterprise.name")
-    owner = F.String(required=True, attribute="owner.full_name")
+    enterprise = F.String(required=True, attribute="enterprise_name")
+    owner = F.String(required=True, attribute="owner_name")
     amount = Amount(required=True, allow_none=True)
     stage_since = F.Date(required=True)
 

@@ -272,6 +272,7 @@ def _list(model: type[Lead] | type[Project], args: dict[str, Any]) -> dict[str, 
     # names to filters, kept in app.pipeline.queries.
     filters = queries.ListFilters.from_args(MultiDict(_filter_args(args)))
     stmt = queries.list_page_stmt(queries.filtered(user(), model, filters, s.thresholds()), model)
+    stmt = stmt.options(*queries.reference_options(model))
     columns = {
         "updated_at": model.updated_at,
         "id": model.id,

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask_babel import gettext as _
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import case, func, or_, select
+from sqlalchemy.orm import Session, selectinload
 
 from app.auth.models import Role, User
+from app.core.db import escape_like
 from app.core.exceptions import UserError
+from app.core.i18n import gettext as _
 from app.parks.models import Park
 
 _hasher = PasswordHasher()
@@ -166,12 +170,85 @@ def set_password(user: User, password: str) -> None:
     user.end_sessions()
 
 
-def owner_options(session: Session) -> list[tuple[int, str]]:
-    """(id, name) of everyone who owns or has owned records (officers and park managers, in
-    office or not), officers then managers, by name: the lists' owner filter, as plain rows."""
+# --- owners: the people records can belong to ------------------------------------------------
+
+# Everyone who owns or has owned records: officers and park managers, in office or not.
+OWNER_ROLES = (Role.OFFICER, Role.MANAGER)
+SUGGEST_LIMIT = 20
+_NAME_LENGTH = User.__table__.c.full_name.type.length or 40
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class OwnerChoice:
+    """One possible owner as the owner filter offers it: enough to tell namesakes apart."""
+
+    id: int
+    name: str
+    role: Role
+    active: bool
+    parks: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """Role, the parks of a manager, and whether the account is disabled."""
+        parts = [self.role.label]
+        if self.parks:
+            parts.append("、".join(self.parks))
+        if not self.active:
+            parts.append(_("已停用"))
+        return " · ".join(parts)
+
+
+def clean_name_text(text: str) -> str:
+    """Typed name text without control characters (PostgreSQL refuses NUL) and outer spaces."""
+    return _CONTROL.sub("", text).strip()
+
+
+def suggest_owners(session: Session, text: str, limit: int = SUGGEST_LIMIT) -> list[OwnerChoice]:
+    """Officers and park managers whose full name contains *text* or whose username starts with
+    it (case-insensitive), at most *limit*: exact names first, then officers before managers,
+    each by name. Disabled accounts are included (they may still own records)."""
+    text = clean_name_text(text)[:_NAME_LENGTH]
+    if not text:
+        return []
+    pattern = escape_like(text.lower())
     stmt = (
-        select(User.id, User.full_name)
-        .where(User.role.in_([Role.OFFICER, Role.MANAGER]))
-        .order_by(User.role.desc(), User.full_name)
+        select(User)
+        .where(
+            User.role.in_(OWNER_ROLES),
+            or_(
+                func.lower(User.full_name).like(f"%{pattern}%", escape="\\"),
+                func.lower(User.username).like(f"{pattern}%", escape="\\"),
+            ),
+        )
+        .options(selectinload(User.parks))
+        .order_by(
+            case((User.full_name == text, 0), else_=1),
+            User.role.desc(),  # "officer" sorts after "manager"
+            User.full_name,
+            User.id,
+        )
+        .limit(limit)
     )
-    return [(user_id, name) for user_id, name in session.execute(stmt)]
+    return [
+        OwnerChoice(
+            id=user.id,
+            name=user.full_name,
+            role=user.role,
+            active=user.active,
+            parks=tuple(p.name for p in user.parks) if user.role is Role.MANAGER else (),
+        )
+        for user in session.scalars(stmt)
+    ]
+
+
+def owner_ids_named(session: Session, name: str) -> list[int]:
+    """Ids of the officers and park managers whose full name is exactly *name*."""
+    name = clean_name_text(name)
+    if not name or len(name) > _NAME_LENGTH:
+        return []
+    stmt = (
+        select(User.id).where(User.role.in_(OWNER_ROLES), User.full_name == name).order_by(User.id)
+    )
+    return list(session.scalars(stmt))

@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from app.auth.decorators import admin_required
+from app.auth.decorators import admin_required, roles_required
 from app.auth.forms import LoginForm, PasswordForm, ResetPasswordForm, UserForm
 from app.auth.models import Role, User
 from app.auth.services import (
     authenticate,
     create_user,
     set_password,
+    suggest_owners,
     update_user,
 )
 from app.core.db import check_version
 from app.core.forms import as_choices
+from app.core.i18n import gettext as _
+from app.core.i18n import lazy_gettext as _l
 from app.core.web import attempt, is_safe_next
 from app.extensions import db, login_manager
 from app.parks.models import Park
@@ -116,6 +117,18 @@ def set_language(code: str):
         db.session.commit()
     target = request.form.get("next", "")
     return redirect(target if is_safe_next(target) else url_for("auth.index"))
+
+
+@bp.route("/owners/suggest")
+@roles_required(Role.MANAGER, Role.LEADER, Role.ADMIN)
+def owner_suggest():
+    """Typeahead of the lists' owner filter (officers see only their own records)."""
+    found = suggest_owners(db.session, request.args.get("q", ""))
+    return {
+        "results": [
+            {"id": o.id, "name": o.name, "label": o.label, "active": o.active} for o in found
+        ]
+    }
 
 
 # --- admin: users ---------------------------------------------------------------------------

@@ -152,3 +152,8 @@ def render_migration_item(type_: str, obj: Any, autogen_context: Any) -> str | b
     if type_ == "type" and isinstance(obj, TypeDecorator):
         return f"sa.{obj.impl!r}"
     return False
+
+
+def escape_like(text: str) -> str:
+    """*text* as a literal inside a LIKE pattern written with ``escape="\\"``."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

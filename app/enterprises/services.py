@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import func
 
 from app.auth.models import EDITOR_ROLES, User
+from app.core.db import escape_like
 from app.core.exceptions import UserError
 from app.core.i18n import gettext as _
 from app.enterprises.credit_code import CreditCodeError, normalize_credit_code, validate_credit_code
@@ -271,10 +272,6 @@ class EnterpriseFilters:
     tags: frozenset[str] = frozenset()
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def search_enterprises(
     session: Session, q: str | None, filters: EnterpriseFilters | None = None
 ) -> Select:
@@ -289,7 +286,7 @@ def search_enterprises(
     if text is not None:
         key = normalize_name(text)
         code = normalize_credit_code(text)
-        matches = [Enterprise.name.like(f"%{_escape_like(text)}%", escape="\\")]
+        matches = [Enterprise.name.like(f"%{escape_like(text)}%", escape="\\")]
         if key:
             matches.append(Enterprise.name_key.contains(key, autoescape=True))
             order.append(case((Enterprise.name_key == key, 0), else_=1))

@@ -17,15 +17,16 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import or_, select
 
 from app.auth.decorators import admin_required, roles_required
 from app.auth.models import EDITOR_ROLES, Role, User
-from app.auth.services import owner_options
+from app.auth.services import owner_ids_named
 from app.core.forms import as_choices
+from app.core.i18n import gettext as _
 from app.core.paging import keyset_page
+from app.core.templating import url_with
 from app.core.timeutil import today_local
 from app.core.web import attempt, commit
 from app.enterprises.credit_code import normalize_credit_code
@@ -34,7 +35,7 @@ from app.enterprises.services import RelatedSection, register_related
 from app.extensions import db
 from app.parks.models import ChainLink, Park
 from app.parks.services import link_choices, list_chains, list_parks
-from app.pipeline import queries, services, visibility
+from app.pipeline import badges, queries, services, visibility
 from app.pipeline.flags import current_thresholds, save_thresholds
 from app.pipeline.forms import (
     ContactForm,
@@ -59,6 +60,8 @@ def _fresh_thresholds() -> None:
 
 
 bp.add_app_template_global(current_thresholds, "thresholds")
+for _badge in (badges.stage_badge, badges.tier_badge, badges.stale_badge):
+    bp.add_app_template_global(_badge)
 bp.add_app_template_global(queries.is_stale, "is_stale")
 bp.add_app_template_global(lambda name: FIELD_LABELS.get(name, name), "field_label")
 bp.add_app_template_global(queries.too_long_in_stage, "too_long_in_stage")
@@ -92,13 +95,55 @@ def my_work():
 
 
 def _filter_options() -> dict[str, Any]:
-    officer = current_user.role is Role.OFFICER
     return {
         "parks": list_parks(db.session),
         "chains": list_chains(db.session),
-        "owners": [] if officer else owner_options(db.session),
+        "owner_filter": current_user.role is not Role.OFFICER,
         "stages": list(Stage),
     }
+
+
+def _owner_by_name(filters: queries.ListFilters) -> Any:
+    """The owner filter submitted without JavaScript: ``owner_name`` (typed text) beside the
+    ``owner`` id it was shown with. Returns a redirect to the list filtered by the one owner of
+    that exact name (or unfiltered, for empty text), else None after a message, the list then
+    being unfiltered by owner."""
+    text = request.args.get("owner_name", "")
+    if not text.strip():
+        return redirect(url_with(owner=None, owner_name=None))
+    ids = owner_ids_named(db.session, text)
+    chosen = filters.owner_id if filters.owner_id in ids else ids[0] if len(ids) == 1 else None
+    if chosen is not None:
+        return redirect(url_with(owner=chosen, owner_name=None))
+    if request.args.get("owner"):
+        # Drop the id the text replaced; the next request explains.
+        return redirect(url_with(owner=None))
+    name = text.strip()[:40]
+    if ids:
+        flash(
+            _(
+                "有 %(n)d 位负责人名为“%(name)s”，请从提示中选择；列表未按负责人筛选。",
+                n=len(ids),
+                name=name,
+            ),
+            "warning",
+        )
+    else:
+        flash(
+            _("没有名为“%(name)s”的招商专员或园区负责人；列表未按负责人筛选。", name=name),
+            "warning",
+        )
+    return None
+
+
+def _owner_text(filters: queries.ListFilters) -> str:
+    """What the owner filter's text box shows: the typed text, or the chosen owner's name."""
+    if current_user.role is Role.OFFICER:
+        return ""
+    if "owner_name" in request.args:
+        return request.args["owner_name"].strip()[:100]
+    owner = db.session.get(User, filters.owner_id) if filters.owner_id else None
+    return owner.full_name if owner is not None else ""
 
 
 @bp.route("/leads", endpoint="lead_list", defaults={"kind": "leads"})
@@ -107,7 +152,13 @@ def _filter_options() -> dict[str, Any]:
 def record_list(kind: str):
     model = _model(kind)
     filters = queries.ListFilters.from_args(request.args)
+    if "owner_name" in request.args and current_user.role is not Role.OFFICER:
+        response = _owner_by_name(filters)
+        if response is not None:
+            return response
     thresholds = current_thresholds()
+    # Read first: the rows' parks and chain links are then in the session (list_page_stmt).
+    options = _filter_options()
     stmt = queries.list_page_stmt(queries.filtered(current_user, model, filters, thresholds), model)
     page = keyset_page(
         db.session,
@@ -124,7 +175,8 @@ def record_list(kind: str):
         page=page,
         filters=filters,
         can_create=visibility.can_create(current_user) and kind == "leads",
-        **_filter_options(),
+        owner_text=_owner_text(filters),
+        **options,
     )
 
 
@@ -571,14 +623,16 @@ def board():
         park_id = parks[0].id
     kind = request.args.get("kind", "leads")
     model = _model(kind)
-    columns = queries.board(db.session, current_user, model, park_id)
+    columns = queries.board(db.session, current_user, model, park_id, today=today_local())
+    # The cards' links: the detail path up to the id, built once rather than once per card.
+    detail_base = url_for("pipeline.record_detail", kind=kind, record_id=0).removesuffix("0")
     return render_template(
         "pipeline/board.html",
         columns=columns,
+        detail_base=detail_base,
         parks=parks,
         park_id=park_id,
         kind=kind,
-        today=today_local(),
     )
 
 
@@ -643,7 +697,8 @@ def enterprise_records(session: Any, user: User, enterprise: Enterprise) -> Rela
         stmt = visibility.visible(select(model), user, model).where(
             model.enterprise_id == enterprise.id
         )
-        rows[model] = list(session.scalars(queries.list_page_stmt(stmt, model).limit(100)))
+        stmt = queries.list_page_stmt(stmt, model).options(*queries.reference_options(model))
+        rows[model] = list(session.scalars(stmt.limit(100)))
     others = services.active_leads_elsewhere(session, enterprise.id, user.id)
     visible_owners = {lead.owner.full_name for lead in rows[Lead]}
     return RelatedSection(

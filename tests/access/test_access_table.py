@@ -55,6 +55,8 @@ ACCESS: dict[str, dict[str, dict[str, str]]] = {
     "auth.logout": {"POST": {case: LOGIN for case in CASES}},
     "auth.profile": {"GET": ANY_USER, "POST": ANY_USER},
     "auth.set_language": {"POST": rule(anonymous=OK)},
+    # The lists' owner filter; officers have none (they see only their own records).
+    "auth.owner_suggest": {"GET": rule(officer=FORBIDDEN, officer2=FORBIDDEN)},
     "auth.user_list": {"GET": ADMIN_ONLY},
     "auth.user_create": {"GET": ADMIN_ONLY, "POST": ADMIN_ONLY},
     "auth.user_edit": {"GET": ADMIN_ONLY, "POST": ADMIN_ONLY},

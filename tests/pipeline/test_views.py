@@ -1212,6 +1212,37 @@ def test_board_for_all_parks_and_projects(
     assert "乙园区的线索" in only_b and "新鲜线索" not in only_b
 
 
+def test_board_shows_the_largest_cards_of_each_stage(
+    login_as: Any, world: Any, session: Any
+) -> None:
+    from app.pipeline.queries import BOARD_CARDS, board
+
+    here = {"owner": world.officer, "park": world.park_a, "stage": Stage.NEGOTIATING}
+    for n in range(BOARD_CARDS + 3):
+        LeadFactory(title=f"有金额{n:02d}", estimated_investment=Decimal(n + 1), **here)
+    for n in range(2):
+        LeadFactory(title=f"无金额{n}", estimated_investment=None, **here)
+    session.commit()
+
+    columns = {c.stage: c for c in board(session, world.manager, Lead, world.park_a.id)}
+    column = columns[Stage.NEGOTIATING]
+    assert column.count == BOARD_CARDS + 5
+    # The largest known amounts, largest first; records without an amount only after them.
+    assert [c.display_name for c in column.cards] == [
+        f"有金额{n:02d}" for n in range(BOARD_CARDS + 2, 2, -1)
+    ]
+    small = board(session, world.manager, Lead, world.park_a.id, cards_per_column=20)
+    names = [c.display_name for c in {c.stage: c for c in small}[Stage.NEGOTIATING].cards]
+    assert names[-2:] == ["无金额1", "无金额0"]  # newest first among the unknown amounts
+    assert len(names) == BOARD_CARDS + 5
+
+    page = text(login_as(world.manager).get("/board"))
+    col = board_column(page, "洽谈")
+    assert col.count("board-card") == BOARD_CARDS
+    assert f"查看全部 {BOARD_CARDS + 5} 条" in col
+    assert "有金额12" in col and "有金额02" not in col and "无金额" not in col
+
+
 # --- my work --------------------------------------------------------------------------------
 
 
