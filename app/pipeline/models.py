@@ -166,6 +166,8 @@ class Lead(Trackable, Base):
             "estimated_investment",
             "chain_link_id",
         ),
+        # The park board's largest cards of a stage: a short read in amount order.
+        Index("ix_lead_board", "park_id", "stage", "estimated_investment", "id"),
         Index("ix_lead_enterprise", "enterprise_id"),
         Index("ix_lead_last_contact", "last_contact_on"),
         Index("ix_lead_next_step_due", "next_step_due"),
@@ -205,6 +207,7 @@ class Project(Trackable, Base):
             "total_investment",
             "chain_link_id",
         ),
+        Index("ix_project_board", "park_id", "stage", "total_investment", "id"),
         Index("ix_project_lead", "lead_id"),
         Index("ix_project_enterprise_name", "enterprise_id", "name"),
         Index("ix_project_last_contact", "last_contact_on"),
