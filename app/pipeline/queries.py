@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select, union_all
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from app.auth.models import User
 from app.core.audit import AuditLog
@@ -508,12 +508,13 @@ class TimelineEntry:
     day: dt.date
     at: dt.datetime
     kind: str  # "contact" or "stage"
-    item: ContactLog | StageChange
+    # A plain row: a contact (CONTACT_COLUMNS) or a stage change (STAGE_COLUMNS).
+    item: Any
 
 
 # Contacts a record's page shows at first; older ones on request (a record followed for years
 # gathers hundreds).
-TIMELINE_SHOWN = 100
+TIMELINE_SHOWN = 50
 
 
 @dataclass
@@ -523,11 +524,42 @@ class Timeline:
     more: bool = False
 
 
+_RECORDER = aliased(User)
+_CONFIRMER = aliased(User)
+# What the timeline shows of a contact and of a stage change, with the people's names.
+CONTACT_COLUMNS = (
+    ContactLog.id,
+    ContactLog.contact_on,
+    ContactLog.created_at,
+    ContactLog.contact_type,
+    ContactLog.participants,
+    ContactLog.summary,
+    ContactLog.next_step,
+    ContactLog.next_step_due,
+    User.full_name.label("author"),
+    Project.name.label("project_name"),
+)
+STAGE_COLUMNS = (
+    StageChange.id,
+    StageChange.effective_on,
+    StageChange.recorded_at,
+    StageChange.from_stage,
+    StageChange.to_stage,
+    StageChange.reason,
+    StageChange.note,
+    StageChange.recorded_by_id,
+    StageChange.confirmed_by_id,
+    _RECORDER.full_name.label("recorded_by_name"),
+    _CONFIRMER.full_name.label("confirmed_by_name"),
+)
+
+
 def timeline(
     session: Session, record: Lead | Project, limit: int | None = TIMELINE_SHOWN
 ) -> Timeline:
-    """Contacts and stage changes of a record, newest first (two queries): the *limit* latest
-    contacts (all with None) and every stage change from the oldest contact shown on."""
+    """Contacts and stage changes of a record, newest first (two queries, plain rows): the
+    *limit* latest contacts (all with None) and every stage change from the oldest contact
+    shown on."""
     if isinstance(record, Lead):
         contact_filter = ContactLog.lead_id == record.id
         stage_filter = StageChange.lead_id == record.id
@@ -535,20 +567,22 @@ def timeline(
         contact_filter = ContactLog.project_id == record.id
         stage_filter = StageChange.project_id == record.id
     stmt = (
-        select(ContactLog)
+        select(*CONTACT_COLUMNS)
+        .outerjoin(User, User.id == ContactLog.created_by_id)
+        .outerjoin(Project, Project.id == ContactLog.project_id)
         .where(contact_filter)
-        .options(joinedload(ContactLog.created_by), joinedload(ContactLog.project))
         .order_by(ContactLog.contact_on.desc(), ContactLog.created_at.desc(), ContactLog.id.desc())
     )
     if limit is not None:
         stmt = stmt.limit(limit + 1)
-    contacts = list(session.scalars(stmt).unique())
+    contacts = session.execute(stmt).all()
     more = limit is not None and len(contacts) > limit
     contacts = contacts[:limit] if more else contacts
-    changes = session.scalars(
-        select(StageChange)
+    changes = session.execute(
+        select(*STAGE_COLUMNS)
+        .outerjoin(_RECORDER, _RECORDER.id == StageChange.recorded_by_id)
+        .outerjoin(_CONFIRMER, _CONFIRMER.id == StageChange.confirmed_by_id)
         .where(stage_filter)
-        .options(joinedload(StageChange.recorded_by), joinedload(StageChange.confirmed_by))
     ).all()
     entries = [TimelineEntry(c.contact_on, c.created_at, "contact", c) for c in contacts]
     entries += [TimelineEntry(s.effective_on, s.recorded_at, "stage", s) for s in changes]

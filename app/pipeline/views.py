@@ -19,6 +19,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 from sqlalchemy import or_, select
+from sqlalchemy.orm import joinedload
 
 from app.auth.decorators import admin_required, roles_required
 from app.auth.models import EDITOR_ROLES, Role, User
@@ -188,7 +189,13 @@ def _per_page() -> int:
 
 
 def _load(kind: str, record_id: int) -> Lead | Project:
-    return visibility.get_or_404(db.session, current_user, _model(kind), record_id)
+    model = _model(kind)
+    # The enterprise and the owner every record page shows, in the same statement.
+    neighbours = (
+        joinedload(model.enterprise, innerjoin=True),
+        joinedload(model.owner, innerjoin=True),
+    )
+    return visibility.get_or_404(db.session, current_user, model, record_id, neighbours)
 
 
 def _stage_form(record: Lead | Project, formdata: Any = None) -> StageForm:

@@ -9,7 +9,8 @@ A record outside a user's sight does not exist for him (404), whatever the URL.
 
 from __future__ import annotations
 
-from typing import TypeVar
+from collections.abc import Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, false, true
 from sqlalchemy.orm import Session
@@ -85,9 +86,12 @@ def may_work_in_park(user: User, park_id: int) -> bool:
     return user.role is Role.MANAGER and park_id in user.park_ids
 
 
-def get_or_404(session: Session, user: User, model: type[T], record_id: int) -> T:
-    """Load a record the user may see, or raise 404 (never 403: existence is not revealed)."""
-    record = session.get(model, record_id)
+def get_or_404(
+    session: Session, user: User, model: type[T], record_id: int, options: Sequence[Any] = ()
+) -> T:
+    """Load a record the user may see, or raise 404 (never 403: existence is not revealed).
+    *options* are loader options for the same statement (``joinedload`` of neighbours)."""
+    record = session.get(model, record_id, options=options)
     if record is None or not can_view(user, record):
         raise NotFound()
     return record
