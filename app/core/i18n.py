@@ -76,7 +76,14 @@ def lazy_pgettext(context: str, string: str, **variables: Any) -> LazyString:
 
 def init_i18n(app: Flask) -> None:
     """Templates' ``_()``, ``gettext``, ``ngettext`` and ``pgettext`` through the catalogue
-    above (after Flask-Babel's ``init_app``, which installs its own)."""
+    above (after Flask-Babel's ``init_app``, which installs its own); the locale chosen at the
+    start of each request, while the user is loaded (chosen after a commit, it would read the
+    user from the database again)."""
+
+    @app.before_request
+    def _choose_locale() -> None:
+        flask_babel.get_locale()
+
     app.jinja_env.install_gettext_callables(
         gettext=lambda string: _translations().ugettext(string),
         ngettext=lambda singular, plural, num: _translations().ungettext(singular, plural, num),

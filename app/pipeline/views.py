@@ -188,12 +188,13 @@ def _per_page() -> int:
 # --- detail ---------------------------------------------------------------------------------
 
 
-def _load(kind: str, record_id: int) -> Lead | Project:
+def _load(kind: str, record_id: int, for_page: bool = False) -> Lead | Project:
     model = _model(kind)
-    # The enterprise and the owner every record page shows, in the same statement.
+    # The record's page shows its enterprise and owner: read in the same statement.
     neighbours = (
-        joinedload(model.enterprise, innerjoin=True),
-        joinedload(model.owner, innerjoin=True),
+        (joinedload(model.enterprise, innerjoin=True), joinedload(model.owner, innerjoin=True))
+        if for_page
+        else ()
     )
     return visibility.get_or_404(db.session, current_user, model, record_id, neighbours)
 
@@ -267,7 +268,7 @@ def _visible_projects(lead: Lead) -> list[Project]:
 @bp.route("/<any(leads, projects):kind>/<int:record_id>")
 @login_required
 def record_detail(kind: str, record_id: int):
-    return _render_detail(_load(kind, record_id))
+    return _render_detail(_load(kind, record_id, for_page=True))
 
 
 @bp.route("/<any(leads, projects):kind>/<int:record_id>/contacts", methods=["POST"])
@@ -294,7 +295,8 @@ def record_contact(kind: str, record_id: int):
         )
         if ok:
             flash(_("已记录联系。"), "success")
-            return redirect(detail_url(record))
+            # From the URL: the committed record would be read again for its id.
+            return redirect(url_for("pipeline.record_detail", kind=kind, record_id=record_id))
     db.session.rollback()
     return _render_detail(record, contact_form=form, status=422)
 
@@ -319,7 +321,8 @@ def record_stage(kind: str, record_id: int):
                 flash(_("阶段变更已提交，等待园区负责人确认。"), "info")
             else:
                 flash(_("阶段已变更为“%(stage)s”。", stage=move.target.label), "success")
-            return redirect(detail_url(record))
+            # From the URL: the committed record would be read again for its id.
+            return redirect(url_for("pipeline.record_detail", kind=kind, record_id=record_id))
     db.session.rollback()
     return _render_detail(record, stage_form=form, status=422)
 
@@ -357,7 +360,8 @@ def record_reassign(kind: str, record_id: int):
         )
         if ok:
             flash(_("负责人已变更为 %(name)s。", name=owner.full_name), "success")
-            return redirect(detail_url(record))
+            # From the URL: the committed record would be read again for its id.
+            return redirect(url_for("pipeline.record_detail", kind=kind, record_id=record_id))
     db.session.rollback()
     return _render_detail(record, reassign_form=form, status=422)
 
