@@ -188,7 +188,6 @@ def main(argv: list[str] | None = None) -> None:
     from flask import g
     from sqlalchemy import event, func, select
 
-    from app import create_app
     from app.auth.models import Role, User
     from app.cockpit.services import Scope, build_cockpit
     from app.core.timeutil import today_local
@@ -196,11 +195,9 @@ def main(argv: list[str] | None = None) -> None:
     from app.pipeline.flags import load_thresholds
     from app.pipeline.models import ContactLog, Project
     from app.pipeline.stats import REPORT_TIERS
-    from bench.run import Floor
-    from config import database_url
+    from bench.run import Floor, production_app
 
-    app = create_app("development", SQLALCHEMY_DATABASE_URI=database_url(args.database_url))
-    app.config.update(WTF_CSRF_ENABLED=False)
+    app = production_app(args.database_url)
     today = today_local()
     rows: list[tuple[str, list[float], int | None]] = []
     with app.app_context():

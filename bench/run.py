@@ -43,6 +43,24 @@ LEFT JOIN chain ON chain.id = chain_link.chain_id
 """
 
 
+def production_app(url: str) -> Any:
+    """The application as production runs it (``APP_ENV=production``: no debug mode, templates
+    not checked for changes on every render), on *url*, for requests through the test client:
+    CSRF and the login rate limit off, cookies sent over plain HTTP."""
+    from app import create_app
+    from config import database_url
+
+    return create_app(
+        "production",
+        SQLALCHEMY_DATABASE_URI=database_url(url),
+        SECRET_KEY=os.urandom(32).hex(),
+        SESSION_COOKIE_SECURE=False,
+        REMEMBER_COOKIE_SECURE=False,
+        WTF_CSRF_ENABLED=False,
+        RATELIMIT_ENABLED=False,
+    )
+
+
 @dataclass
 class Measured:
     name: str
@@ -130,7 +148,6 @@ def main(argv: list[str] | None = None) -> None:
 
     from sqlalchemy import event, func, select
 
-    from app import create_app
     from app.auth.models import Role, User
     from app.core.paging import Cursor
     from app.core.timeutil import today_local
@@ -143,11 +160,9 @@ def main(argv: list[str] | None = None) -> None:
     from app.pipeline.models import ContactLog, Lead, Project
     from app.pipeline.stats import REPORT_TIERS
     from bench.cockpit import page_floor
-    from config import database_url
 
     url = args.database_url
-    app = create_app("development", SQLALCHEMY_DATABASE_URI=database_url(url))
-    app.config.update(WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=False)
+    app = production_app(url)
 
     from flask import render_template
     from flask_login import login_required
@@ -445,9 +460,10 @@ ORDER BY 2 DESC, 3 DESC
         recipient_ids = [user.id for user in recipients]
 
         def digests() -> None:
-            # As a delivery run builds them: one SharedFigures for the whole batch.
+            # As a delivery run builds them: one SharedFigures for the whole batch, told the
+            # recipients up front (the officers' sections are read for all of them at once).
             per_recipient.clear()
-            shared = SharedFigures()
+            shared = SharedFigures(recipient_ids)
             with app.app_context():
                 for user in db.session.scalars(select(User).where(User.id.in_(recipient_ids))):
                     before = statements[0]

@@ -196,9 +196,11 @@ def send_command(week_text: str | None, usernames: tuple[str, ...], dry_run: boo
         from app.digests.content import SharedFigures, build_digest
         from app.digests.render import render_digest
 
-        shared = SharedFigures()  # the overseers' figures, computed once per scope
+        recipients = list(db.session.scalars(recipients_query(ids).order_by(User.id)))
+        # The overseers' figures once per scope, the officers' sections once for all of them.
+        shared = SharedFigures(recipients)
         base_url = current_app.config["BASE_URL"]
-        for user_id in db.session.scalars(recipients_query(ids).order_by(User.id)):
+        for user_id in recipients:
             user = db.session.get(User, user_id)
             preference = preference_of(db.session, user_id)
             digest = build_digest(db.session, user, week, base_url, shared=shared)

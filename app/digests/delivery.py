@@ -17,10 +17,12 @@ with an exponential back-off, and after ``DIGEST_MAX_ATTEMPTS`` marks it failed 
 One run builds all its digests with one :class:`~app.digests.content.SharedFigures`: what a
 leader's or an admin's digest shows of the district, and a manager's of his parks, is computed
 for the first recipient of that scope and reused for the others in the same run (so a run reads
-each scope as it was when that scope's first digest was built). Nothing else is shared: every
-row is still claimed, built, sent and recorded in transactions of its own, and a digest that
-fails to build fails only its own row (a scope whose figures failed is computed again for the
-next recipient).
+each scope as it was when that scope's first digest was built). Each pass tells it the
+recipients of the rows it found due, and the first officer's digest reads the sections of every
+announced officer at once, each officer's part handed to his own digest (a retry of the same
+officer in a later pass reads his part again). Nothing else is shared: every row is still
+claimed, built, sent and recorded in transactions of its own, and a digest that fails to build
+fails only its own row (figures that failed are computed again for the next recipient).
 
 The one case this accepts: the SMTP server accepted a message and the process died before it
 recorded "sent". When the lease expires the row is claimed again and that recipient gets the
@@ -437,18 +439,26 @@ def process_due(
         # Each pass takes every row due at its start; a row whose back-off has passed comes
         # round again in the next pass. Every claim counts an attempt, so passes are bounded.
         for _pass in range(settings.max_attempts + 1):
-            stmt = select(DigestDelivery.id).where(claimable(clock(), settings.lease))
+            stmt = select(
+                DigestDelivery.id,
+                DigestDelivery.user_id,
+                DigestDelivery.iso_year,
+                DigestDelivery.iso_week,
+            ).where(claimable(clock(), settings.lease))
             if week is not None:
                 stmt = stmt.where(
                     DigestDelivery.iso_year == week.year, DigestDelivery.iso_week == week.week
                 )
             if ids is not None:
                 stmt = stmt.where(DigestDelivery.user_id.in_(ids) if ids else false())
-            due = list(session.scalars(stmt.order_by(DigestDelivery.id)))
+            due = session.execute(stmt.order_by(DigestDelivery.id)).all()
             session.commit()
             if not due:
                 break
-            for row_id in due:
+            # The officers among them have their sections read together (see SharedFigures).
+            for _, user_id, year, number in due:
+                shared.expect((user_id,), IsoWeek(year, number))
+            for row_id, *_ in due:
                 token = claim(session, row_id, clock(), settings.lease)
                 if token is None:
                     summary.add("taken")

@@ -104,7 +104,7 @@ def test_shared_digests_are_the_digests_built_alone(
         assert alone(digest) == alone(build_digest(session, user, week, BASE)), name
         digests[name] = digest
 
-    # Leaders and admins, park A, park B, parks A and B: officers are never shared.
+    # Leaders and admins, park A, park B, parks A and B (officers have no scope).
     assert len(shared) == 4
     parks = {name: [p.park_id for p in d.parks] for name, d in digests.items()}
     assert parks["manager"] == parks["twin"] == [world.park_a.id]
@@ -212,7 +212,8 @@ def test_a_shared_scope_costs_a_constant_handful_of_statements(
     assert small["admin"] <= 2
     assert small["twin"] <= 3
     assert small["leader"] > 8 and small["manager"] > 8  # the first of each scope computes it
-    # Officers are not shared: as many statements as a digest built alone.
+    # Officers the batch was not told about are read one by one: as many statements as a
+    # digest built alone (test_officer_batch.py: a batch told its recipients).
     session.expire_all()
     with count_queries() as counter:
         build_digest(session, world.officer, week, BASE)
