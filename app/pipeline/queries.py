@@ -176,10 +176,20 @@ def filtered(
     filters: ListFilters,
     thresholds: Thresholds,
     today: dt.date | None = None,
+    *,
+    few_matches: bool = False,
 ) -> Select:
-    """Return the visible rows of *model* matching *filters*."""
+    """Return the visible rows of *model* matching *filters* (*few_matches*: see
+    :func:`conditions`)."""
     stmt = visibility.visible(select(model), user, model)
-    return stmt.where(*conditions(model, filters, thresholds, today or today_local()))
+    return stmt.where(
+        *conditions(model, filters, thresholds, today or today_local(), few_matches=few_matches)
+    )
+
+
+# A search that matches at most this many records reads them by name and enterprise first
+# (``few_matches``); one that matches more finds a page soonest by walking the list's order.
+FEW_MATCHES = 500
 
 
 def conditions(
@@ -187,8 +197,17 @@ def conditions(
     filters: ListFilters,
     thresholds: Thresholds,
     today: dt.date,
+    *,
+    few_matches: bool = False,
 ) -> list[ColumnElement[bool]]:
-    """The SQL conditions of *filters*, one per filter that is set (all must hold)."""
+    """The SQL conditions of *filters*, one per filter that is set (all must hold).
+
+    The search (``q``) matches the record's name or its enterprise's name or credit code, in one
+    of two forms that select the same records: by default an OR the database tests row by row
+    (walking the list's order, a page of a common word is found at once); with *few_matches*,
+    the ids of the records whose name matches united with those of the matching enterprises'
+    records (through their index), for a rare word, which the row-by-row walk would test
+    against every record before giving up."""
     found: list[ColumnElement[bool]] = []
     if filters.park_id:
         found.append(model.park_id == filters.park_id)
@@ -217,12 +236,13 @@ def conditions(
         matching_enterprises = select(Enterprise.id).where(
             or_(Enterprise.name.like(pattern, escape="\\"), Enterprise.credit_code == code)
         )
-        found.append(
-            or_(
-                name_column.like(pattern, escape="\\"),
-                model.enterprise_id.in_(matching_enterprises),
-            )
-        )
+        by_name = name_column.like(pattern, escape="\\")
+        by_enterprise = model.enterprise_id.in_(matching_enterprises)
+        if few_matches:
+            named = select(model.id).where(by_name)
+            found.append(model.id.in_(union_all(named, select(model.id).where(by_enterprise))))
+        else:
+            found.append(or_(by_name, by_enterprise))
     return found
 
 

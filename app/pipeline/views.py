@@ -161,6 +161,10 @@ def record_list(kind: str):
     # Read first: the rows' parks and chain links are then in the session (list_page_stmt).
     options = _filter_options()
     stmt = queries.list_page_stmt(queries.filtered(current_user, model, filters, thresholds), model)
+    few = None
+    if filters.q:
+        rare = queries.filtered(current_user, model, filters, thresholds, few_matches=True)
+        few = (queries.FEW_MATCHES, queries.list_page_stmt(rare, model))
     page = keyset_page(
         db.session,
         stmt,
@@ -169,6 +173,7 @@ def record_list(kind: str):
         request.args,
         _per_page(),
         count_limit=current_app.config["LIST_COUNT_LIMIT"],
+        few=few,
     )
     return render_template(
         "pipeline/list.html",

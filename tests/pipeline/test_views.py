@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from app.core.settings import Setting
 from app.core.timeutil import today_local
+from app.pipeline import queries
 from app.pipeline.flags import save_thresholds
 from app.pipeline.lifecycle import Stage
 from app.pipeline.models import (
@@ -447,7 +448,20 @@ def test_list_filters(login_as: Any, world: Any, catalog: SimpleNamespace) -> No
     assert _titles(client, "stage=nonsense&tier=huge&park=x") == set(ALL_TITLES)
 
 
-def test_list_search(login_as: Any, world: Any, catalog: SimpleNamespace) -> None:
+# A search reads its page in one of two forms by how many records match (FEW_MATCHES): -1 takes
+# the form for many matches whatever the count, the default the one for few.
+SEARCH_FORMS = pytest.mark.parametrize("few_matches", [-1, queries.FEW_MATCHES])
+
+
+@SEARCH_FORMS
+def test_list_search(
+    login_as: Any,
+    world: Any,
+    catalog: SimpleNamespace,
+    few_matches: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(queries, "FEW_MATCHES", few_matches)
     client = login_as(world.admin)
     code = catalog.xinen.credit_code
     assert _titles(client, "q=三号") == {"三号线索"}
@@ -461,14 +475,21 @@ def test_list_search(login_as: Any, world: Any, catalog: SimpleNamespace) -> Non
     assert _titles(client, "q=_") == set()
 
 
+@SEARCH_FORMS
 def test_filters_never_widen_what_an_officer_sees(
-    login_as: Any, world: Any, catalog: SimpleNamespace
+    login_as: Any,
+    world: Any,
+    catalog: SimpleNamespace,
+    few_matches: int,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(queries, "FEW_MATCHES", few_matches)
     client = login_as(world.officer)
     assert _titles(client, "") == {"一号线索", "四号线索"}
     assert _titles(client, f"owner={world.other_officer.id}") == set()
     assert _titles(client, f"park={world.park_b.id}") == set()
     assert _titles(client, "q=二号") == set()
+    assert _titles(client, "q=号线索") == {"一号线索", "四号线索"}
 
 
 def test_project_list_filters(login_as: Any, world: Any, session: Any) -> None:
