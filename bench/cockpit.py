@@ -12,7 +12,6 @@ SQL statements per page, and the ratio to the floor; writes a Markdown table to
 ``bench/results/cockpit-<date>.md``.
 """
 
-# ruff: noqa: S608 - the floors' SQL is assembled from the schema's own constants (stage names,
 # column names, day limits); every value from outside is a bound parameter.
 from __future__ import annotations
 

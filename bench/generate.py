@@ -445,7 +445,7 @@ def generate(database_url: str, scale: float, seed: int) -> dict[str, int]:
                 "chain_link",
             ):
                 quoted = f'"{table}"'
-                reset = f"SELECT setval(pg_get_serial_sequence('{quoted}', 'id'), (SELECT MAX(id) FROM {quoted}))"  # noqa: E501, S608 - fixed table names
+                reset = f"SELECT setval(pg_get_serial_sequence('{quoted}', 'id'), (SELECT MAX(id) FROM {quoted}))"  # noqa: E501 - fixed table names
                 db.session.execute(db.text(reset))
             db.session.commit()
             # Statistics and the visibility map (index-only scans), as autovacuum would leave them.

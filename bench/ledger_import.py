@@ -280,7 +280,7 @@ def floor_a(path: Path, url: str) -> FloorTiming:
         read_done = time.perf_counter()
         cursor = conn.cursor()
         _begin(conn)
-        cursor.executemany(f"INSERT INTO bench_floor VALUES ({marks})", data)  # noqa: S608
+        cursor.executemany(f"INSERT INTO bench_floor VALUES ({marks})", data)
         inserted = time.perf_counter()
         conn.commit()
         done, cpu = time.perf_counter(), time.process_time() - cpu
@@ -316,7 +316,7 @@ def table_state(conn: Any, tables: list[Any]) -> dict[str, tuple[int, int]]:
     out = {}
     for table in tables:
         largest = "COALESCE(MAX(id), 0)" if "id" in table.c else "0"
-        row = conn.execute(f'SELECT COUNT(*), {largest} FROM "{table.name}"').fetchone()  # noqa: S608
+        row = conn.execute(f'SELECT COUNT(*), {largest} FROM "{table.name}"').fetchone()
         out[table.name] = (int(row[0]), int(row[1]))
     if not isinstance(conn, sqlite3.Connection):
         conn.rollback()
@@ -325,9 +325,7 @@ def table_state(conn: Any, tables: list[Any]) -> dict[str, tuple[int, int]]:
 
 def _rows_after(conn: Any, table: str, after_id: int) -> tuple[list[str], list[tuple[Any, ...]]]:
     cursor = conn.cursor()
-    cursor.execute(
-        f'SELECT * FROM "{table}" WHERE id > {int(after_id)} ORDER BY id'  # noqa: S608
-    )
+    cursor.execute(f'SELECT * FROM "{table}" WHERE id > {int(after_id)} ORDER BY id')
     columns = [d[0] for d in cursor.description]
     rows = [tuple(row) for row in cursor.fetchall()]
     if not isinstance(conn, sqlite3.Connection):
@@ -428,7 +426,7 @@ def _same_rows(conn: Any, tables: list[Any], written: Written) -> str:
 def _insert_statement(table: str, columns: list[str], mark: str) -> str:
     names = ", ".join(f'"{column}"' for column in columns)
     marks = ", ".join(mark for _ in columns)
-    return f'INSERT INTO "{table}" ({names}) VALUES ({marks})'  # noqa: S608
+    return f'INSERT INTO "{table}" ({names}) VALUES ({marks})'
 
 
 @contextmanager

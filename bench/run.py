@@ -61,6 +61,95 @@ def production_app(url: str) -> Any:
     )
 
 
+# The reference rows a list page shows in its filters (parks; chains with their links).
+REFERENCE = [
+    ("SELECT id, name FROM park ORDER BY sort_order, id", {}),
+    (
+        "SELECT chain.id, chain.name, chain_link.id, chain_link.name FROM chain "
+        "JOIN chain_link ON chain_link.chain_id = chain.id "
+        "ORDER BY chain.sort_order, chain.id, chain_link.position",
+        {},
+    ),
+]
+
+
+def capped_count(where: str, limit: int) -> str:
+    """The list's total as the page counts it: up to *limit*, then "more than"."""
+    return f"SELECT count(*) FROM (SELECT 1 FROM lead {where} LIMIT {limit + 1}) AS counted"
+
+
+def detail_floor(shown: int) -> list[tuple[str, dict[str, Any]]]:
+    """Everything a lead's page shows, by hand: the lead with its names, the *shown* latest
+    contacts and the stage changes with the people's names, the audit history, the projects
+    and a pending proposal."""
+    return [
+        (
+            "SELECT lead.*, enterprise.name, u.full_name, park.name, chain_link.name, chain.name "
+            'FROM lead JOIN enterprise ON enterprise.id = lead.enterprise_id JOIN "user" u '
+            "ON u.id = lead.owner_id JOIN park ON park.id = lead.park_id LEFT JOIN chain_link "
+            "ON chain_link.id = lead.chain_link_id LEFT JOIN chain ON chain.id = "
+            "chain_link.chain_id WHERE lead.id = :id",
+            {},
+        ),
+        (
+            "SELECT c.id, c.contact_on, c.created_at, c.contact_type, c.participants, c.summary, "
+            'c.next_step, c.next_step_due, u.full_name, p.name FROM contact_log c LEFT JOIN "user" '
+            "u ON u.id = c.created_by_id LEFT JOIN project p ON p.id = c.project_id "
+            "WHERE c.lead_id = :id ORDER BY c.contact_on DESC, c.created_at DESC, c.id DESC "
+            f"LIMIT {shown + 1}",
+            {},
+        ),
+        (
+            "SELECT sc.*, r.full_name, k.full_name FROM stage_change sc "
+            'LEFT JOIN "user" r ON r.id = sc.recorded_by_id '
+            'LEFT JOIN "user" k ON k.id = sc.confirmed_by_id WHERE sc.lead_id = :id',
+            {},
+        ),
+        (
+            'SELECT a.*, u.full_name FROM audit_log a LEFT JOIN "user" u ON u.id = a.actor_id '
+            "WHERE a.entity = 'lead' AND a.entity_id = :id ORDER BY a.at DESC, a.id DESC "
+            "LIMIT 100",
+            {},
+        ),
+        ("SELECT * FROM project WHERE lead_id = :id ORDER BY id", {}),
+        ("SELECT * FROM stage_proposal WHERE lead_id = :id AND status = 'pending'", {}),
+    ]
+
+
+def board_floor(stages: list[str], cards: int) -> list[tuple[str, dict[str, Any]]]:
+    """Everything a park's board shows, by hand: the parks to choose from, each stage's count
+    and sum, and each stage's *cards* largest leads with their enterprise and owner (per stage
+    the largest known amounts and the newest without one, read through the board's index)."""
+    parts = []
+    for n, stage in enumerate(stages):
+        for m, (cond, order) in enumerate(
+            (
+                ("estimated_investment IS NOT NULL", "estimated_investment DESC, id DESC"),
+                ("estimated_investment IS NULL", "id DESC"),
+            )
+        ):
+            parts.append(
+                f"SELECT id FROM (SELECT id FROM lead WHERE park_id = :p AND stage = '{stage}' "
+                f"AND {cond} ORDER BY {order} LIMIT {cards}) AS s{n}_{m}"
+            )
+    return [
+        ("SELECT id, name FROM park ORDER BY sort_order, id", {}),
+        (
+            "SELECT stage, count(*), coalesce(sum(estimated_investment), 0) FROM lead "
+            "WHERE park_id = :p GROUP BY stage",
+            {},
+        ),
+        (
+            "SELECT lead.id, lead.title, lead.estimated_investment, lead.stage, lead.stage_since, "
+            'lead.last_contact_on, enterprise.name, u.full_name FROM lead JOIN "user" u ON '
+            "u.id = lead.owner_id JOIN enterprise ON enterprise.id = lead.enterprise_id "
+            f"WHERE lead.id IN ({' UNION ALL '.join(parts)}) "
+            "ORDER BY lead.estimated_investment DESC, lead.id DESC",
+            {},
+        ),
+    ]
+
+
 @dataclass
 class Measured:
     name: str
@@ -156,8 +245,9 @@ def main(argv: list[str] | None = None) -> None:
     from app.enterprises.models import Enterprise
     from app.extensions import db
     from app.pipeline.flags import load_thresholds
-    from app.pipeline.lifecycle import Stage
+    from app.pipeline.lifecycle import ALL_STAGES, Stage
     from app.pipeline.models import ContactLog, Lead, Project
+    from app.pipeline.queries import BOARD_CARDS, TIMELINE_SHOWN
     from app.pipeline.stats import REPORT_TIERS
     from bench.cockpit import page_floor
 
@@ -262,6 +352,7 @@ def main(argv: list[str] | None = None) -> None:
                 note="the fixed cost of every page (a route of the runner, not of the app)",
             )
         )
+        limit = int(app.config["LIST_COUNT_LIMIT"])
         page = f"{LIST_COLUMNS} {{where}} ORDER BY lead.updated_at DESC, lead.id DESC "
         page += f"LIMIT {PAGE} OFFSET :offset"
         no_filter = {"offset": 0}
@@ -269,7 +360,7 @@ def main(argv: list[str] | None = None) -> None:
             Measured(
                 "lead list, first page (leader)",
                 get("leader", "/leads"),
-                [(page.format(where=""), no_filter), ("SELECT count(*) FROM lead", {})],
+                [(page.format(where=""), no_filter), (capped_count("", limit), {}), *REFERENCE],
                 50,
                 3,
             )
@@ -283,7 +374,8 @@ def main(argv: list[str] | None = None) -> None:
                 get("leader", f"/leads?park={f_park}&stage={fargs['s']}&tier=big"),
                 [
                     (page.format(where=cond), {**fargs, "offset": 0}),
-                    (f"SELECT count(*) FROM lead {cond}", fargs),  # noqa: S608
+                    (capped_count(cond, limit), fargs),
+                    *REFERENCE,
                 ],
                 50,
                 3,
@@ -299,10 +391,33 @@ def main(argv: list[str] | None = None) -> None:
                 get("leader", f"/leads?q={needle}"),
                 [
                     (page.format(where=qcond), {"q": f"%{needle}%", "offset": 0}),
-                    (f"SELECT count(*) FROM lead {qcond}", {"q": f"%{needle}%"}),  # noqa: S608
+                    (capped_count(qcond, limit), {"q": f"%{needle}%"}),
+                    *REFERENCE,
                 ],
                 50,
                 3,
+            )
+        )
+        # A rare word: one enterprise's full name (its few leads); the floor reads them by name
+        # and by enterprise, as the page does when the count finds few.
+        rare = name or "科技"
+        rcond = (
+            "WHERE lead.id IN (SELECT id FROM lead WHERE title LIKE :q UNION ALL "
+            "SELECT lead.id FROM lead WHERE enterprise_id IN "
+            "(SELECT id FROM enterprise WHERE name LIKE :q))"
+        )
+        paths.append(
+            Measured(
+                "lead list, search of one enterprise's name (leader)",
+                get("leader", f"/leads?q={quote(rare)}"),
+                [
+                    (page.format(where=rcond), {"q": f"%{rare}%", "offset": 0}),
+                    (capped_count(rcond, limit), {"q": f"%{rare}%"}),
+                    *REFERENCE,
+                ],
+                50,
+                3,
+                note=f"q={rare}",
             )
         )
         seek = f"{LIST_COLUMNS} WHERE (lead.updated_at, lead.id) < (:at, :id) "
@@ -320,7 +435,7 @@ def main(argv: list[str] | None = None) -> None:
             Measured(
                 f"lead list, page {deep} by 下一页 (leader)",
                 get("leader", f"/leads?after={quote(deep_cursor)}"),
-                [(seek, {"at": raw_at, "id": raw_id}), ("SELECT count(*) FROM lead", {})],
+                [(seek, {"at": raw_at, "id": raw_id}), (capped_count("", limit), {}), *REFERENCE],
                 50,
                 3,
                 note="keyset: the page after the last row of page "
@@ -336,38 +451,30 @@ def main(argv: list[str] | None = None) -> None:
                         page.replace("DESC", "ASC").format(where=""),
                         {"offset": 0},
                     ),
-                    ("SELECT count(*) FROM lead", {}),
+                    (capped_count("", limit), {}),
+                    *REFERENCE,
                 ],
                 50,
                 3,
             )
         )
-        detail_floor = """
-SELECT 'c', c.contact_on, c.created_at, c.contact_type, c.summary, u.full_name
-FROM contact_log c LEFT JOIN "user" u ON u.id = c.created_by_id WHERE c.lead_id = :id
-UNION ALL
-SELECT 's', sc.effective_on, sc.recorded_at, sc.to_stage, sc.note, u.full_name
-FROM stage_change sc LEFT JOIN "user" u ON u.id = sc.recorded_by_id WHERE sc.lead_id = :id
-ORDER BY 2 DESC, 3 DESC
-"""
         paths.append(
             Measured(
                 f"lead detail, {detail_contacts} contacts (leader)",
                 get("leader", f"/leads/{detail_id}"),
-                [(detail_floor, {"id": detail_id})],
+                [(text, {"id": detail_id}) for text, _ in detail_floor(TIMELINE_SHOWN)],
                 50,
                 3,
             )
-        )
-        board_floor = (
-            "SELECT stage, count(*), coalesce(sum(estimated_investment), 0) FROM lead "
-            "WHERE park_id = :p GROUP BY stage"
         )
         paths.append(
             Measured(
                 f"park board, park {park_id} (manager)",
                 get("manager", f"/board?park={park_id}"),
-                [(board_floor, {"p": park_id})],
+                [
+                    (text, {"p": park_id})
+                    for text, _ in board_floor([st.value for st in ALL_STAGES], BOARD_CARDS)
+                ],
                 300,
                 2,
             )
