@@ -32,7 +32,7 @@ from app.auth.models import User
 from app.core.timeutil import today_local
 from app.pipeline.flags import load_thresholds
 from app.pipeline.models import Lead, Project
-from app.pipeline.queries import ListFilters, filtered, list_page_stmt
+from app.pipeline.queries import ListFilters, filtered, list_page_stmt, reference_options
 
 __all__ = [
     "EXPORT_COLUMNS",
@@ -178,6 +178,7 @@ def _records(
     """Stream the visible, filtered records in list-page order (two queries in all)."""
     model = MODELS[kind]
     stmt = list_page_stmt(filtered(user, model, filters, load_thresholds(session)), model)
+    stmt = stmt.options(*reference_options(model))
     yield from session.execute(stmt.execution_options(yield_per=BATCH_SIZE)).scalars()
 
 

@@ -22,7 +22,14 @@ from app.pipeline.flags import load_thresholds
 from app.pipeline.lifecycle import Stage
 from app.pipeline.models import Lead, Project
 from app.pipeline.queries import ListFilters, filtered, list_page_stmt
-from tests.factories import EnterpriseFactory, LeadFactory, ProjectFactory, credit_code
+from tests.factories import (
+    ChainLinkFactory,
+    EnterpriseFactory,
+    LeadFactory,
+    ParkFactory,
+    ProjectFactory,
+    credit_code,
+)
 
 TODAY = dt.date(2026, 11, 27)
 INJECTIONS = ['=HYPERLINK("http://x")', "+1", "-2", "@SUM(A1)", "\tx", "\rx"]
@@ -261,9 +268,11 @@ def test_query_count_does_not_grow_with_rows(
     session: Session, world: Any, ctx: None, count_queries: Any, fmt: str
 ) -> None:
     def make(n: int) -> None:
+        # Each record in a park and chain link of its own: their names come with the rows.
         for _ in range(n):
-            lead = LeadFactory(owner=world.officer, park=world.park_a, chain_link=world.link)
-            ProjectFactory(lead=lead, chain_link=world.link)
+            park, link = ParkFactory(), ChainLinkFactory()
+            lead = LeadFactory(owner=world.officer, park=park, chain_link=link)
+            ProjectFactory(lead=lead, park=park, chain_link=link)
 
     make(3)
     session.expire_all()
