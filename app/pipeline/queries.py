@@ -614,18 +614,26 @@ def timeline(
     return Timeline(entries, more)
 
 
-def audit_history(
-    session: Session, record: Any, limit: int = 100
-) -> list[tuple[AuditLog, str | None]]:
-    """Return the audit rows of one record with the actor's name, newest first."""
-    rows = session.execute(
-        select(AuditLog, User.full_name)
-        .outerjoin(User, AuditLog.actor_id == User.id)
-        .where(AuditLog.entity == record.__tablename__, AuditLog.entity_id == record.id)
-        .order_by(AuditLog.at.desc(), AuditLog.id.desc())
-        .limit(limit)
+def audit_history(session: Session, record: Any, limit: int = 100) -> list[Any]:
+    """Return the audit rows of one record with the actor's name (``actor_name``), newest
+    first, as plain rows."""
+    return list(
+        session.execute(
+            select(
+                AuditLog.at,
+                AuditLog.source,
+                AuditLog.action,
+                AuditLog.field,
+                AuditLog.old_value,
+                AuditLog.new_value,
+                User.full_name.label("actor_name"),
+            )
+            .outerjoin(User, AuditLog.actor_id == User.id)
+            .where(AuditLog.entity == record.__tablename__, AuditLog.entity_id == record.id)
+            .order_by(AuditLog.at.desc(), AuditLog.id.desc())
+            .limit(limit)
+        )
     )
-    return [(log, name) for log, name in rows]
 
 
 def proposals_for(session: Session, user: User, pending_only: bool = True) -> list[StageProposal]:
