@@ -150,8 +150,9 @@ def stale_before(today: dt.date | None = None) -> dt.date:
     return (today or today_local()) - dt.timedelta(days=STALE_DAYS)
 
 
-def is_stale(record: Lead | Project | BoardCard, today: dt.date | None = None) -> bool:
-    """Return whether an active record has had no contact for STALE_DAYS days (in Python)."""
+def is_stale(record: Any, today: dt.date | None = None) -> bool:
+    """Return whether an active record has had no contact for STALE_DAYS days (in Python).
+    *record*: a lead, a project or a row with their ``stage`` and ``last_contact_on``."""
     if record.stage not in ACTIVE:
         return False
     return record.last_contact_on is None or record.last_contact_on < stale_before(today)
@@ -437,8 +438,9 @@ class BoardColumn:
     cards: list[BoardCard] = field(default_factory=list)
 
 
-def too_long_in_stage(record: Lead | Project | BoardCard, today: dt.date) -> bool:
-    """Return whether the record has sat in its stage longer than the stage allows."""
+def too_long_in_stage(record: Any, today: dt.date) -> bool:
+    """Return whether the record has sat in its stage longer than the stage allows. *record*: a
+    lead, a project or a row with their ``stage`` and ``stage_since``."""
     limit = MAX_DAYS_IN_STAGE.get(record.stage)
     return limit is not None and (today - record.stage_since).days > limit
 
@@ -508,13 +510,12 @@ def board(
     for row in cards:
         column = columns[row.stage]
         if len(column.cards) < cards_per_column:
-            card = BoardCard(*row)
             column.cards.append(
-                replace(
-                    card,
-                    stale=is_stale(card, today),
-                    too_long=too_long_in_stage(card, today),
-                    days_in_stage=(today - card.stage_since).days,
+                BoardCard(
+                    *row,
+                    stale=is_stale(row, today),
+                    too_long=too_long_in_stage(row, today),
+                    days_in_stage=(today - row.stage_since).days,
                 )
             )
     return list(columns.values())
