@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.auth.models import Role, User
@@ -205,10 +205,14 @@ def clean_name_text(text: str) -> str:
     return _CONTROL.sub("", text).strip()
 
 
-def suggest_owners(session: Session, text: str, limit: int = SUGGEST_LIMIT) -> list[OwnerChoice]:
+def suggest_owners(
+    session: Session, text: str, limit: int = SUGGEST_LIMIT, *, park_id: int | None = None
+) -> list[OwnerChoice]:
     """Officers and park managers whose full name contains *text* or whose username starts with
     it (case-insensitive), at most *limit*: exact names first, then officers before managers,
-    each by name. Disabled accounts are included (they may still own records)."""
+    each by name. Disabled accounts are included (they may still own records); with *park_id*,
+    only those a record of that park may be given to: active officers and the park's active
+    managers."""
     text = clean_name_text(text)[:_NAME_LENGTH]
     if not text:
         return []
@@ -216,7 +220,7 @@ def suggest_owners(session: Session, text: str, limit: int = SUGGEST_LIMIT) -> l
     stmt = (
         select(User)
         .where(
-            User.role.in_(OWNER_ROLES),
+            owner_condition(park_id),
             or_(
                 func.lower(User.full_name).like(f"%{pattern}%", escape="\\"),
                 func.lower(User.username).like(f"{pattern}%", escape="\\"),
@@ -243,12 +247,25 @@ def suggest_owners(session: Session, text: str, limit: int = SUGGEST_LIMIT) -> l
     ]
 
 
-def owner_ids_named(session: Session, name: str) -> list[int]:
-    """Ids of the officers and park managers whose full name is exactly *name*."""
+def owner_condition(park_id: int | None = None) -> ColumnElement[bool]:
+    """Officers and park managers (every one: they may own records); with *park_id*, the ones a
+    record of that park may be given to: active officers and the park's active managers."""
+    if park_id is None:
+        return User.role.in_(OWNER_ROLES)
+    return and_(
+        User.active.is_(True),
+        or_(
+            User.role == Role.OFFICER,
+            and_(User.role == Role.MANAGER, User.parks.any(Park.id == park_id)),
+        ),
+    )
+
+
+def owner_ids_named(session: Session, name: str, *, park_id: int | None = None) -> list[int]:
+    """Ids of the officers and park managers whose full name is exactly *name* (*park_id*: as
+    for :func:`suggest_owners`)."""
     name = clean_name_text(name)
     if not name or len(name) > _NAME_LENGTH:
         return []
-    stmt = (
-        select(User.id).where(User.role.in_(OWNER_ROLES), User.full_name == name).order_by(User.id)
-    )
+    stmt = select(User.id).where(owner_condition(park_id), User.full_name == name).order_by(User.id)
     return list(session.scalars(stmt))

@@ -122,8 +122,10 @@ def set_language(code: str):
 @bp.route("/owners/suggest")
 @roles_required(Role.MANAGER, Role.LEADER, Role.ADMIN)
 def owner_suggest():
-    """Typeahead of the lists' owner filter (officers see only their own records)."""
-    found = suggest_owners(db.session, request.args.get("q", ""))
+    """Typeahead of the lists' owner filter (officers see only their own records) and, with
+    ``park``, of the new owner of a record of that park."""
+    park_id = request.args.get("park", type=int)
+    found = suggest_owners(db.session, request.args.get("q", ""), park_id=park_id)
     return {
         "results": [
             {"id": o.id, "name": o.name, "label": o.label, "active": o.active} for o in found

@@ -5,8 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional, StopValidation
+from wtforms.widgets import HiddenInput
 
 from app.core.forms import AmountField, LocalDateField, as_choices, not_in_future
 from app.core.i18n import lazy_gettext as _l
@@ -107,7 +114,11 @@ for _stage in MAIN_LINE[1:-1]:
 
 
 class ReassignForm(FlaskForm):
-    owner_id = SelectField(_l("新负责人"), coerce=int)
+    """The new owner: chosen from suggestions (``owner_id``) or typed (``owner_name``, the exact
+    name of one person the record may be given to)."""
+
+    owner_id = StringField(widget=HiddenInput(), validators=[Optional(), Length(max=20)])
+    owner_name = StringField(_l("新负责人"), validators=[Optional(), Length(max=40)])
     version = HiddenField()
 
 

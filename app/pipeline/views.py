@@ -217,11 +217,32 @@ def _stage_form(record: Lead | Project, formdata: Any = None) -> StageForm:
 
 def _reassign_form(record: Lead | Project, formdata: Any = None) -> ReassignForm:
     form = ReassignForm(formdata=formdata, prefix="reassign")
-    form.owner_id.choices = _owner_choices(services.assignable_owners(db.session, record.park_id))
     if formdata is None:
-        form.owner_id.data = record.owner_id
         form.version.data = str(record.version)
     return form
+
+
+def _new_owner(form: ReassignForm, record: Lead | Project) -> User | None:
+    """The person *form* names as the record's new owner: the one chosen from the suggestions,
+    or the one the record may be given to whose exact name was typed; else None, with the
+    reason on the form."""
+    chosen = (form.owner_id.data or "").strip()
+    if chosen.isdigit():
+        owner = db.session.get(User, int(chosen))
+        if owner is not None:
+            return owner
+    name = (form.owner_name.data or "").strip()
+    ids = owner_ids_named(db.session, name, park_id=record.park_id) if name else []
+    if len(ids) == 1:
+        return db.session.get(User, ids[0])
+    if not name:
+        message = _("请选择新负责人。")
+    elif ids:
+        message = _("有 %(n)d 位负责人名为“%(name)s”，请从提示中选择。", n=len(ids), name=name)
+    else:
+        message = _("没有名为“%(name)s”、可负责本园区记录的招商专员或园区负责人。", name=name)
+    form.owner_name.errors = [*form.owner_name.errors, message]
+    return None
 
 
 def _owner_choices(owners: list[tuple[int, str, Role]]) -> list[Any]:
@@ -355,8 +376,8 @@ def record_reassign(kind: str, record_id: int):
     if not visibility.can_manage(current_user, record):
         abort(403)
     form = _reassign_form(record, request.form)
-    if form.validate_on_submit():
-        owner = db.session.get(User, form.owner_id.data)
+    owner = _new_owner(form, record) if form.validate_on_submit() else None
+    if owner is not None:
         ok, _result = attempt(
             form,
             lambda: services.reassign(

@@ -114,3 +114,24 @@ def test_a_name_typed_in_full_without_choosing_still_filters(desk: Any) -> None:
     assert args["owner"][0].isdigit()
     assert page.locator("input[data-owner-name]").input_value() == "陈晓东"
     assert set(page.evaluate(OWNER_CELLS)) == {"陈晓东"}
+
+
+def test_manager_gives_a_lead_to_an_officer_picked_by_name(desk: Any) -> None:
+    page = desk
+    log_in(page, "manager")
+    page.goto("/leads")
+    page.locator("table tbody tr a").first.click()
+    page.wait_for_load_state()
+    form = page.locator("form[action$='/reassign']")
+    box = form.locator("input[data-owner-name]")
+    assert form.locator("select").count() == 0
+
+    box.press_sequentially("娜")
+    option = form.locator("[data-owner-menu] [role=option]", has_text="李娜")
+    option.wait_for(state="visible")
+    option.click()
+    assert form.locator("input[data-owner-id]").input_value().isdigit()
+    form.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+
+    assert "负责人已变更为 李娜。" in page.locator(".alert-success").inner_text()

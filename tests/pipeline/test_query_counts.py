@@ -267,7 +267,7 @@ def test_project_detail(
 def test_lead_detail_does_not_grow_with_the_number_of_managers(
     login_as: Any, world: Any, session: Any, count_queries: Any
 ) -> None:
-    """The reassign form lists the park's possible owners, managers with their parks."""
+    """The reassign form names the owner by typing: no list of the park's possible owners."""
     lead = LeadFactory(owner=world.officer, park=world.park_a)
     client = login_as(world.manager)
     url = f"/leads/{lead.id}"

@@ -25,7 +25,8 @@ document.addEventListener("DOMContentLoaded", () => {
     target.addEventListener("change", update);
     update();
   }
-  // The lists' owner filter: suggestions while typing; choosing one sets the hidden owner id.
+  // Owner pickers (the lists' filter, a record's new owner): suggestions while typing; choosing
+  // one sets the hidden owner id.
   document.querySelectorAll("[data-owner-picker]").forEach(ownerPicker);
 });
 
@@ -34,6 +35,8 @@ function ownerPicker(picker) {
   const hidden = picker.querySelector("[data-owner-id]");
   const menu = picker.querySelector("[data-owner-menu]");
   const form = input.form;
+  const idName = hidden.name;
+  const textName = input.name;
   // The name shown for the owner id in the hidden input; typing something else drops the id.
   let chosen = hidden.value ? input.value.trim() : "";
   let items = [];
@@ -103,7 +106,8 @@ function ownerPicker(picker) {
   const suggest = async (text) => {
     if (controller) controller.abort();
     controller = new AbortController();
-    const url = `${picker.dataset.suggestUrl}?q=${encodeURIComponent(text)}`;
+    const url = new URL(picker.dataset.suggestUrl, window.location.href);
+    url.searchParams.set("q", text);
     try {
       const response = await fetch(url, {
         headers: { Accept: "application/json" },
@@ -160,7 +164,7 @@ function ownerPicker(picker) {
   });
   // Coming back through the history (the page kept in memory): the fields have their names again.
   window.addEventListener("pageshow", () => {
-    hidden.setAttribute("name", "owner");
-    input.setAttribute("name", "owner_name");
+    hidden.setAttribute("name", idName);
+    input.setAttribute("name", textName);
   });
 }
