@@ -13,7 +13,6 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, Optional, StopValidation
-from wtforms.widgets import HiddenInput
 
 from app.core.forms import AmountField, LocalDateField, as_choices, not_in_future
 from app.core.i18n import lazy_gettext as _l
@@ -56,7 +55,9 @@ class LeadForm(FlaskForm):
     park_id = SelectField(_l("意向园区"), coerce=int, validators=[DataRequired(_l("请选择园区。"))])
     chain_link_id = SelectField(_l("产业链环节"), coerce=_optional_int, validate_choice=False)
     estimated_investment = AmountField(_l("预计投资（亿元）"))
-    owner_id = SelectField(_l("负责人"), coerce=_optional_int, validate_choice=False)
+    # Managers and admins: the owner picked (id) or typed (name); neither: oneself.
+    owner_id = StringField(validators=[Optional(), Length(max=20)])
+    owner_name = StringField(_l("负责人"), validators=[Optional(), Length(max=40)])
     description = TextAreaField(_l("说明"), validators=[Optional(), Length(max=5000)])
     confirm_duplicate = BooleanField(_l("我已知悉该企业另有线索，仍然创建"))
     version = HiddenField()
@@ -70,7 +71,8 @@ class ProjectForm(FlaskForm):
     chain_link_id = SelectField(_l("产业链环节"), coerce=_optional_int, validate_choice=False)
     total_investment = AmountField(_l("总投资（亿元）"))
     fixed_asset_investment = AmountField(_l("固定资产投资（亿元）"))
-    owner_id = SelectField(_l("负责人"), coerce=_optional_int, validate_choice=False)
+    owner_id = StringField(validators=[Optional(), Length(max=20)])
+    owner_name = StringField(_l("负责人"), validators=[Optional(), Length(max=40)])
     planned_signing_on = LocalDateField(_l("计划签约日期"), validators=[Optional()])
     planned_construction_on = LocalDateField(_l("计划开工日期"), validators=[Optional()])
     planned_production_on = LocalDateField(_l("计划投产日期"), validators=[Optional()])
@@ -117,7 +119,7 @@ class ReassignForm(FlaskForm):
     """The new owner: chosen from suggestions (``owner_id``) or typed (``owner_name``, the exact
     name of one person the record may be given to)."""
 
-    owner_id = StringField(widget=HiddenInput(), validators=[Optional(), Length(max=20)])
+    owner_id = StringField(validators=[Optional(), Length(max=20)])
     owner_name = StringField(_l("新负责人"), validators=[Optional(), Length(max=40)])
     version = HiddenField()
 

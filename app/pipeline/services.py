@@ -11,11 +11,11 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import Forbidden
 
-from app.auth.models import Role, User, user_park
+from app.auth.models import Role, User
 from app.core.db import check_version
 from app.core.exceptions import UserError
 from app.core.i18n import gettext as _
@@ -62,23 +62,6 @@ def _require(allowed: bool) -> None:
 
 
 # --- owners and duplicates ------------------------------------------------------------------
-
-
-def assignable_owners(session: Session, park_id: int | None = None) -> list[tuple[int, str, Role]]:
-    """(id, name, role) of the active users who may own records: officers, and park managers
-    (of park *park_id* when given), officers then managers, by name; plain rows for a form."""
-    managers = User.role == Role.MANAGER
-    if park_id is not None:
-        managers = and_(
-            managers,
-            User.id.in_(select(user_park.c.user_id).where(user_park.c.park_id == park_id)),
-        )
-    stmt = (
-        select(User.id, User.full_name, User.role)
-        .where(User.active.is_(True), or_(User.role == Role.OFFICER, managers))
-        .order_by(User.role.desc(), User.full_name, User.id)
-    )
-    return [(user_id, name, role) for user_id, name, role in session.execute(stmt)]
 
 
 def _check_owner(owner: User) -> None:

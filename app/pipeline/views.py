@@ -20,6 +20,7 @@ from flask import (
 from flask_login import current_user, login_required
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
+from wtforms import Field
 
 from app.auth.decorators import admin_required, roles_required
 from app.auth.models import EDITOR_ROLES, Role, User
@@ -222,33 +223,28 @@ def _reassign_form(record: Lead | Project, formdata: Any = None) -> ReassignForm
     return form
 
 
-def _new_owner(form: ReassignForm, record: Lead | Project) -> User | None:
-    """The person *form* names as the record's new owner: the one chosen from the suggestions,
-    or the one the record may be given to whose exact name was typed; else None, with the
-    reason on the form."""
-    chosen = (form.owner_id.data or "").strip()
+def _picked_owner(id_field: Field, name_field: Field, park_id: int | None) -> tuple[bool, Any]:
+    """The person an owner picker (``owner_picker`` in macros.html) names: ``(True, user)`` for
+    the one chosen from the suggestions, or the only one of the typed name whom a record of
+    *park_id* may be given; ``(True, None)`` when nothing was picked; ``(False, None)`` when the
+    typed name fits no one or several, the reason then on *name_field*."""
+    chosen = (id_field.data or "").strip()
     if chosen.isdigit():
         owner = db.session.get(User, int(chosen))
         if owner is not None:
-            return owner
-    name = (form.owner_name.data or "").strip()
-    ids = owner_ids_named(db.session, name, park_id=record.park_id) if name else []
-    if len(ids) == 1:
-        return db.session.get(User, ids[0])
+            return True, owner
+    name = (name_field.data or "").strip()
     if not name:
-        message = _("请选择新负责人。")
-    elif ids:
+        return True, None
+    ids = owner_ids_named(db.session, name, park_id=park_id)
+    if len(ids) == 1:
+        return True, db.session.get(User, ids[0])
+    if ids:
         message = _("有 %(n)d 位负责人名为“%(name)s”，请从提示中选择。", n=len(ids), name=name)
     else:
         message = _("没有名为“%(name)s”、可负责本园区记录的招商专员或园区负责人。", name=name)
-    form.owner_name.errors = [*form.owner_name.errors, message]
-    return None
-
-
-def _owner_choices(owners: list[tuple[int, str, Role]]) -> list[Any]:
-    """Select choices "name（role）" (each role's label translated once, not once per person)."""
-    labels = {role: role.label for role in Role}
-    return as_choices((user_id, f"{name}（{labels[role]}）") for user_id, name, role in owners)
+    name_field.errors = [*name_field.errors, message]
+    return False, None
 
 
 def _render_detail(
@@ -376,7 +372,11 @@ def record_reassign(kind: str, record_id: int):
     if not visibility.can_manage(current_user, record):
         abort(403)
     form = _reassign_form(record, request.form)
-    owner = _new_owner(form, record) if form.validate_on_submit() else None
+    owner = None
+    if form.validate_on_submit():
+        picked, owner = _picked_owner(form.owner_id, form.owner_name, record.park_id)
+        if picked and owner is None:
+            form.owner_name.errors = [*form.owner_name.errors, _("请选择新负责人。")]
     if owner is not None:
         ok, _result = attempt(
             form,
@@ -419,11 +419,16 @@ def _fill_choices(form: LeadForm | ProjectForm, park_id: int | None = None) -> N
     ]
     form.park_id.choices = as_choices((p.id, p.name) for p in parks)
     form.chain_link_id.choices = as_choices([("", _("（不指定）")), *link_choices(db.session)])
-    if current_user.role in (Role.MANAGER, Role.ADMIN):
-        owners = _owner_choices(services.assignable_owners(db.session))
-        form.owner_id.choices = [*as_choices([("", _("（本人）"))]), *owners]
-    else:
-        del form.owner_id
+    if current_user.role not in (Role.MANAGER, Role.ADMIN):
+        _without_owner(form)
+
+
+def _without_owner(form: LeadForm | ProjectForm) -> None:
+    """Drop the owner picker: only managers and admins give a new record to someone else, and an
+    edit keeps the owner (reassigning has its own form)."""
+    for name in ("owner_id", "owner_name"):
+        if getattr(form, name, None) is not None:
+            delattr(form, name)
 
 
 def _resolve_enterprise(text: str) -> Enterprise | None:
@@ -439,11 +444,13 @@ def _link(link_id: int | None) -> ChainLink | None:
     return db.session.get(ChainLink, link_id) if link_id else None
 
 
-def _owner(form: LeadForm | ProjectForm) -> User | None:
+def _owner(form: LeadForm | ProjectForm) -> tuple[bool, User | None]:
+    """The owner a manager or admin picked on a new record's form (None: himself); False when
+    the typed name fits no one or several (the reason on the form)."""
     # A removed WTForms field stays as an attribute set to None.
-    if getattr(form, "owner_id", None) is None or not form.owner_id.data:
-        return None
-    return db.session.get(User, form.owner_id.data)
+    if getattr(form, "owner_id", None) is None:
+        return True, None
+    return _picked_owner(form.owner_id, form.owner_name, form.park_id.data)
 
 
 @bp.route("/leads/new", methods=["GET", "POST"])
@@ -463,22 +470,26 @@ def lead_create():
                 _("找不到该企业，请填写完整名称或统一社会信用代码，或先新建企业。")
             )
         else:
-            owner = _owner(form)
-            ok, lead = attempt(
-                form,
-                lambda: services.create_lead(
-                    db.session,
-                    current_user,
-                    enterprise=enterprise,
-                    title=form.title.data,
-                    park=db.session.get(Park, form.park_id.data),
-                    source=LeadSource(form.source.data),
-                    chain_link=_link(form.chain_link_id.data),
-                    estimated_investment=form.estimated_investment.data,
-                    owner=owner,
-                    description=form.description.data,
-                    allow_duplicate=form.confirm_duplicate.data,
-                ),
+            picked, owner = _owner(form)
+            ok, lead = (
+                (False, None)
+                if not picked
+                else attempt(
+                    form,
+                    lambda: services.create_lead(
+                        db.session,
+                        current_user,
+                        enterprise=enterprise,
+                        title=form.title.data,
+                        park=db.session.get(Park, form.park_id.data),
+                        source=LeadSource(form.source.data),
+                        chain_link=_link(form.chain_link_id.data),
+                        estimated_investment=form.estimated_investment.data,
+                        owner=owner,
+                        description=form.description.data,
+                        allow_duplicate=form.confirm_duplicate.data,
+                    ),
+                )
             )
             if ok:
                 flash(_("已创建线索。"), "success")
@@ -502,8 +513,7 @@ def lead_edit(record_id: int):
         abort(403)
     form = LeadForm(obj=lead)
     _fill_choices(form, lead.park_id)
-    if hasattr(form, "owner_id"):
-        del form.owner_id
+    _without_owner(form)
     del form.enterprise
     if request.method == "GET":
         form.version.data = str(lead.version)
@@ -551,7 +561,10 @@ def project_create(record_id: int):
         form.total_investment.data = lead.estimated_investment
         stage_form.target.data = Stage.LEAD.value
         stage_form.effective_on.data = today_local()
+    picked, owner = (False, None)
     if form.validate_on_submit() and stage_form.validate():
+        picked, owner = _owner(form)
+    if picked:
         target = Stage(stage_form.target.data)
         skips = {
             s: getattr(stage_form, f"skip_{s.value}").data
@@ -576,7 +589,7 @@ def project_create(record_id: int):
                 chain_link=_link(form.chain_link_id.data),
                 total_investment=form.total_investment.data,
                 fixed_asset_investment=form.fixed_asset_investment.data,
-                owner=_owner(form),
+                owner=owner,
                 planned=_planned(form),
                 description=form.description.data,
                 started_on=started_on,
@@ -608,8 +621,7 @@ def project_edit(record_id: int):
         abort(403)
     form = ProjectForm(obj=project)
     _fill_choices(form, project.park_id)
-    if hasattr(form, "owner_id"):
-        del form.owner_id
+    _without_owner(form)
     if request.method == "GET":
         form.version.data = str(project.version)
     if form.validate_on_submit():

@@ -135,3 +135,17 @@ def test_manager_gives_a_lead_to_an_officer_picked_by_name(desk: Any) -> None:
     page.wait_for_load_state()
 
     assert "负责人已变更为 李娜。" in page.locator(".alert-success").inner_text()
+
+
+def test_the_new_lead_form_suggests_owners_for_the_chosen_park(desk: Any) -> None:
+    page = desk
+    log_in(page, "manager")
+    page.goto("/leads/new")
+    park = page.locator("select#park_id").input_value()
+    with page.expect_request(lambda request: "/owners/suggest" in request.url) as asked:
+        page.locator("input[data-owner-name]").press_sequentially("娜")
+    assert f"park={park}" in asked.value.url
+    option = page.locator("[data-owner-menu] [role=option]", has_text="李娜")
+    option.wait_for(state="visible")
+    option.click()
+    assert page.locator("input[data-owner-id]").input_value().isdigit()

@@ -108,6 +108,9 @@ function ownerPicker(picker) {
     controller = new AbortController();
     const url = new URL(picker.dataset.suggestUrl, window.location.href);
     url.searchParams.set("q", text);
+    // A new record's owner: whom a record of the park chosen in the form may be given to.
+    const park = picker.dataset.parkField && form.querySelector(picker.dataset.parkField);
+    if (park && park.value) url.searchParams.set("park", park.value);
     try {
       const response = await fetch(url, {
         headers: { Accept: "application/json" },
