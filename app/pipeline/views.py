@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import (
     Blueprint,
+    Response,
     abort,
     current_app,
     flash,
@@ -84,6 +85,12 @@ def _kind(record: Lead | Project) -> str:
 
 def detail_url(record: Lead | Project) -> str:
     return url_for("pipeline.record_detail", kind=_kind(record), record_id=record.id)
+
+
+def _back_to_record(kind: str, record_id: int) -> Response:
+    """The redirect after a write on a record's page, built from the URL: the committed record
+    would be read from the database again for its id."""
+    return redirect(url_for("pipeline.record_detail", kind=kind, record_id=record_id))
 
 
 # --- my work and lists ----------------------------------------------------------------------
@@ -317,8 +324,7 @@ def record_contact(kind: str, record_id: int):
         )
         if ok:
             flash(_("已记录联系。"), "success")
-            # From the URL: the committed record would be read again for its id.
-            return redirect(url_for("pipeline.record_detail", kind=kind, record_id=record_id))
+            return _back_to_record(kind, record_id)
     db.session.rollback()
     return _render_detail(record, contact_form=form, status=422)
 
@@ -343,8 +349,7 @@ def record_stage(kind: str, record_id: int):
                 flash(_("阶段变更已提交，等待园区负责人确认。"), "info")
             else:
                 flash(_("阶段已变更为“%(stage)s”。", stage=move.target.label), "success")
-            # From the URL: the committed record would be read again for its id.
-            return redirect(url_for("pipeline.record_detail", kind=kind, record_id=record_id))
+            return _back_to_record(kind, record_id)
     db.session.rollback()
     return _render_detail(record, stage_form=form, status=422)
 
@@ -386,8 +391,7 @@ def record_reassign(kind: str, record_id: int):
         )
         if ok:
             flash(_("负责人已变更为 %(name)s。", name=owner.full_name), "success")
-            # From the URL: the committed record would be read again for its id.
-            return redirect(url_for("pipeline.record_detail", kind=kind, record_id=record_id))
+            return _back_to_record(kind, record_id)
     db.session.rollback()
     return _render_detail(record, reassign_form=form, status=422)
 
