@@ -12,10 +12,10 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from flask import g
 
 from app.auth.models import Role
 from tests.factories import LeadFactory, UserFactory
+from tests.pipeline.helpers import measure
 
 SEVERAL = "有 2 位负责人名为“张专员”，请从提示中选择；列表未按负责人筛选。"
 
@@ -248,16 +248,6 @@ def test_the_page_does_not_list_every_owner(
     assert 'name="owner"' in page
     assert "张专员" not in page
     assert "<select" not in page.split('name="owner"')[1].split("</form>")[0]
-
-
-def measure(session: Any, client: Any, count_queries: Any, url: str) -> int:
-    session.commit()  # expires every loaded object
-    for key in ("_login_user", "thresholds", "_flask_babel"):
-        g.pop(key, None)
-    with count_queries() as counter:
-        response = client.get(url)
-    assert response.status_code == 200, url
-    return counter.count
 
 
 def test_the_chosen_owner_costs_at_most_one_statement(

@@ -15,7 +15,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from flask import g
 
 from app.auth.models import Role
 from app.core.timeutil import today_local
@@ -28,7 +27,7 @@ from tests.factories import (
     ProjectFactory,
     UserFactory,
 )
-from tests.pipeline.helpers import ContactFactory
+from tests.pipeline.helpers import ContactFactory, measure
 
 TODAY = today_local()
 SMALL, LARGE = 3, 30
@@ -106,16 +105,6 @@ def add_records(session: Any, refs: SimpleNamespace, start: int, stop: int) -> N
                 )
             )
     session.flush()
-
-
-def measure(session: Any, client: Any, count_queries: Any, url: str) -> int:
-    session.commit()  # expires every loaded object
-    for key in ("_login_user", "thresholds", "_flask_babel"):
-        g.pop(key, None)
-    with count_queries() as counter:
-        response = client.get(url)
-    assert response.status_code == 200, url
-    return counter.count
 
 
 def small_and_large(
