@@ -141,6 +141,20 @@ def officers(world: Any, session: Any) -> dict[str, User]:
     }
 
 
+@pytest.fixture
+def read(monkeypatch: Any) -> list[list[int]]:
+    """The officer ids of every batch read of officers' sections, in order."""
+    found: list[list[int]] = []
+    real = content._officers_rows
+
+    def reading(session: Any, ids: list[int], *args: Any) -> Any:
+        found.append(sorted(ids))
+        return real(session, ids, *args)
+
+    monkeypatch.setattr(content, "_officers_rows", reading)
+    return found
+
+
 def batch_digests(session: Any, users: list[User], week: IsoWeek) -> dict[str, Digest]:
     shared = SharedFigures(user.id for user in users)
     return {user.username: build_digest(session, user, week, BASE, shared=shared) for user in users}
@@ -280,17 +294,9 @@ def test_unannounced_officers_retries_and_the_cap_per_read(
 
 
 def test_a_week_announced_for_a_week_is_read_for_that_week_only(
-    session: Any, world: Any, officers: dict[str, User], monkeypatch: Any
+    session: Any, world: Any, officers: dict[str, User], read: list[list[int]]
 ) -> None:
     week = this_week()
-    read: list[list[int]] = []
-    real = content._officers_rows
-
-    def reading(session: Any, ids: list[int], *args: Any) -> Any:
-        read.append(sorted(ids))
-        return real(session, ids, *args)
-
-    monkeypatch.setattr(content, "_officers_rows", reading)
     officer, officer2 = officers["officer"], officers["officer2"]
     shared = SharedFigures()
     shared.expect([officer.id], week)
@@ -305,7 +311,7 @@ def test_a_delivery_run_reads_the_officers_once_and_each_gets_his_own(
     world: Any,
     officers: dict[str, User],
     inbox: Any,
-    monkeypatch: Any,
+    read: list[list[int]],
     set_config: Any,
 ) -> None:
     set_config(DIGEST_MAX_ATTEMPTS=3)
@@ -321,15 +327,6 @@ def test_a_delivery_run_reads_the_officers_once_and_each_gets_his_own(
     session.commit()
     # Refused every time: retried in the next passes of the run, then failed.
     inbox.refused_recipients.add(officers["officer2"].email)
-
-    read: list[list[int]] = []
-    real = content._officers_rows
-
-    def reading(session: Any, ids: list[int], *args: Any) -> Any:
-        read.append(sorted(ids))
-        return real(session, ids, *args)
-
-    monkeypatch.setattr(content, "_officers_rows", reading)
 
     summary = send_week(session, week)
 
