@@ -44,6 +44,7 @@ def register_models() -> None:
     import app.api.models
     import app.auth.models
     import app.core.audit
+    import app.core.search
     import app.core.settings
     import app.digests.models
     import app.enterprises.models

@@ -416,9 +416,12 @@ def generate(database_url: str, scale: float, seed: int) -> dict[str, int]:
     from sqlalchemy import func, select
 
     from app import create_app
+    from app.core import search
     from app.core.timeutil import today_local
+    from app.enterprises.models import Enterprise
     from app.extensions import db
     from app.parks.models import Park
+    from app.pipeline.models import Lead, Project
     from config import database_url as normalise
 
     app = create_app("development", SQLALCHEMY_DATABASE_URI=normalise(database_url))
@@ -431,6 +434,8 @@ def generate(database_url: str, scale: float, seed: int) -> dict[str, int]:
         generator.reference()
         generator.enterprises()
         generator.records()
+        # The rows went in without the ORM: the names' pairs are added as the bulk import does.
+        generator.counts["name_gram"] = search.rebuild(db.session, (Enterprise, Lead, Project))
         db.session.commit()
         if db.engine.dialect.name == "postgresql":
             for table in (

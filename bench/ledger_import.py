@@ -30,6 +30,7 @@ end.
 from __future__ import annotations
 
 import argparse
+import collections
 import datetime as dt
 import os
 import platform
@@ -305,6 +306,7 @@ class Written:
     before: dict[str, tuple[int, int]]  # table -> (row count, largest id) before the import
     after: dict[str, tuple[int, int]]
     tables: list[tuple[str, list[str], list[tuple[Any, ...]]]]  # (table, columns, rows)
+    kept: dict[str, list[tuple[Any, ...]]]  # the rows before, of tables without ids
 
     @property
     def count(self) -> int:
@@ -323,22 +325,41 @@ def table_state(conn: Any, tables: list[Any]) -> dict[str, tuple[int, int]]:
     return out
 
 
-def _rows_after(conn: Any, table: str, after_id: int) -> tuple[list[str], list[tuple[Any, ...]]]:
+def _rows_after(
+    conn: Any, table: str, after_id: int | None
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """The rows of *table* above id *after_id* (all rows of a table without ids: None)."""
     cursor = conn.cursor()
-    cursor.execute(f'SELECT * FROM "{table}" WHERE id > {int(after_id)} ORDER BY id')
+    if after_id is None:
+        cursor.execute(f'SELECT * FROM "{table}"')
+    else:
+        cursor.execute(f'SELECT * FROM "{table}" WHERE id > {int(after_id)} ORDER BY id')
     columns = [d[0] for d in cursor.description]
     rows = [tuple(row) for row in cursor.fetchall()]
+    if after_id is None:
+        rows.sort()
     if not isinstance(conn, sqlite3.Connection):
         conn.rollback()
     return columns, rows
 
 
-def capture_written(conn: Any, tables: list[Any], before: dict[str, tuple[int, int]]) -> Written:
+def rows_without_ids(conn: Any, tables: list[Any]) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of the tables without an id column (the names' pairs), sorted."""
+    return {t.name: _rows_after(conn, t.name, None)[1] for t in tables if "id" not in t.c}
+
+
+def capture_written(
+    conn: Any,
+    tables: list[Any],
+    before: dict[str, tuple[int, int]],
+    kept: dict[str, list[tuple[Any, ...]]],
+) -> Written:
     """Read back every row written since *before*: the new rows of each table whose count grew.
 
     Every table the import may write has an integer id drawn in increasing order, and nothing
-    else writes to the benchmark's database, so "id above the largest before" is exact; a
-    table that changed otherwise (fewer rows, or rows without a new id) stops the benchmark.
+    else writes to the benchmark's database, so "id above the largest before" is exact; of a
+    table without ids (the names' pairs), the rows not in *kept* (its rows before). A table that
+    changed otherwise (fewer rows, or rows lost) stops the benchmark.
     """
     after = table_state(conn, tables)
     captured = []
@@ -346,13 +367,19 @@ def capture_written(conn: Any, tables: list[Any], before: dict[str, tuple[int, i
         (count_before, id_before), (count_after, _) = before[table.name], after[table.name]
         if count_after == count_before:
             continue
-        if "id" not in table.c or count_after < count_before:
+        if count_after < count_before:
             raise RuntimeError(f"cannot capture what the import did to table {table.name}")
-        columns, rows = _rows_after(conn, table.name, id_before)
+        if "id" in table.c:
+            columns, rows = _rows_after(conn, table.name, id_before)
+        else:
+            columns, rows = _rows_after(conn, table.name, None)
+            left = collections.Counter(rows)
+            left.subtract(kept[table.name])
+            rows = sorted(left.elements())
         if len(rows) != count_after - count_before:
             raise RuntimeError(f"table {table.name}: rows changed below the new ids")
         captured.append((table.name, columns, rows))
-    return Written(before, after, captured)
+    return Written(before, after, captured, kept)
 
 
 def floor_b(path: Path, url: str, written: Written) -> FloorTiming:
@@ -417,7 +444,11 @@ def _same_rows(conn: Any, tables: list[Any], written: Written) -> str:
     if table_state(conn, tables) != written.after:
         return "NO: the tables' row counts differ"
     for name, columns, rows in written.tables:
-        got_columns, got = _rows_after(conn, name, written.before[name][1])
+        if "id" in columns:
+            got_columns, got = _rows_after(conn, name, written.before[name][1])
+        else:
+            got_columns, got = _rows_after(conn, name, None)
+            rows = sorted(written.kept[name] + rows)
         if got_columns != columns or got != rows:
             return f"NO: the rows of {name} differ"
     return "yes (every table's row count and largest id, and every written row, compared)"
@@ -519,6 +550,7 @@ def app_import(path: Path, url: str) -> AppTiming:
         tables = list(db.metadata.sorted_tables)
         with plain_connection(db.engine) as conn:
             before = table_state(conn, tables)
+            kept = rows_without_ids(conn, tables)
             settings = connection_settings(conn)
         admin = db.session.scalars(select(User).where(User.role == Role.ADMIN)).first()
         data = path.read_bytes()
@@ -543,7 +575,7 @@ def app_import(path: Path, url: str) -> AppTiming:
         db.session.remove()
         # Untimed: what the import wrote, for floor B.
         with plain_connection(db.engine) as conn:
-            written = capture_written(conn, tables, before)
+            written = capture_written(conn, tables, before, kept)
         admin = db.session.scalars(select(User).where(User.role == Role.ADMIN)).first()
         again_started = time.perf_counter()
         again = plan_import(db.session, admin, read_ledger(data, path.name, **limits))

@@ -78,6 +78,46 @@ def capped_count(where: str, limit: int) -> str:
     return f"SELECT count(*) FROM (SELECT 1 FROM lead {where} LIMIT {limit + 1}) AS counted"
 
 
+def search_floor(session: Any, word: str, *, rare: bool) -> tuple[str, dict[str, Any]]:
+    """The search's condition by hand: the lead's title or its enterprise's name contains *word*,
+    the candidates read through the names' pairs (``name_gram``), choosing the rarest two pairs
+    beforehand (the floor knows the data). *rare*: the ids of both kinds united, as the page
+    reads a word that matches few records; else one OR tested row by row in the list's order."""
+    from sqlalchemy import func, select
+
+    from app.core.search import NameGram, grams
+    from app.enterprises.models import Enterprise
+    from app.pipeline.models import Lead
+
+    args: dict[str, Any] = {"q": f"%{word}%"}
+    found = []
+    for model in (Lead, Enterprise):
+        kind, column = model.__search__
+        counts = {
+            gram: session.scalar(
+                select(func.count()).where(NameGram.kind == kind, NameGram.gram == gram)
+            )
+            for gram in grams(word)
+        }
+        rarest = sorted(counts, key=lambda gram: (counts[gram], gram))[:2]
+        names = []
+        for i, gram in enumerate(rarest):
+            args[f"{model.__tablename__}{i}"] = gram
+            names.append(f":{model.__tablename__}{i}")
+        candidates = (
+            f"SELECT ref_id FROM name_gram WHERE kind = {kind} AND gram IN ({', '.join(names)}) "
+            f"GROUP BY ref_id HAVING count(*) = {len(names)}"
+        )
+        found.append(
+            f"SELECT id FROM {model.__tablename__} WHERE id IN ({candidates}) AND {column} LIKE :q"
+        )
+    by_title, enterprises = found
+    if rare:
+        united = f"{by_title} UNION ALL SELECT id FROM lead WHERE enterprise_id IN ({enterprises})"
+        return f"WHERE lead.id IN ({united})", args
+    return f"WHERE lead.id IN ({by_title}) OR lead.enterprise_id IN ({enterprises})", args
+
+
 def detail_floor(shown: int) -> list[tuple[str, dict[str, Any]]]:
     """Everything a lead's page shows, by hand: the lead with its names, the *shown* latest
     contacts and the stage changes with the people's names, the audit history, the projects
@@ -381,17 +421,14 @@ def main(argv: list[str] | None = None) -> None:
                 3,
             )
         )
-        qcond = (
-            "WHERE lead.title LIKE :q OR lead.enterprise_id IN "
-            "(SELECT id FROM enterprise WHERE name LIKE :q)"
-        )
+        qcond, qargs = search_floor(s, needle, rare=False)
         paths.append(
             Measured(
                 f"lead list, search q={needle} (leader)",
                 get("leader", f"/leads?q={needle}"),
                 [
-                    (page.format(where=qcond), {"q": f"%{needle}%", "offset": 0}),
-                    (capped_count(qcond, limit), {"q": f"%{needle}%"}),
+                    (page.format(where=qcond), {**qargs, "offset": 0}),
+                    (capped_count(qcond, limit), qargs),
                     *REFERENCE,
                 ],
                 50,
@@ -401,18 +438,14 @@ def main(argv: list[str] | None = None) -> None:
         # A rare word: one enterprise's full name (its few leads); the floor reads them by name
         # and by enterprise, as the page does when the count finds few.
         rare = name or "科技"
-        rcond = (
-            "WHERE lead.id IN (SELECT id FROM lead WHERE title LIKE :q UNION ALL "
-            "SELECT lead.id FROM lead WHERE enterprise_id IN "
-            "(SELECT id FROM enterprise WHERE name LIKE :q))"
-        )
+        rcond, rargs = search_floor(s, rare, rare=True)
         paths.append(
             Measured(
                 "lead list, search of one enterprise's name (leader)",
                 get("leader", f"/leads?q={quote(rare)}"),
                 [
-                    (page.format(where=rcond), {"q": f"%{rare}%", "offset": 0}),
-                    (capped_count(rcond, limit), {"q": f"%{rare}%"}),
+                    (page.format(where=rcond), {**rargs, "offset": 0}),
+                    (capped_count(rcond, limit), rargs),
                     *REFERENCE,
                 ],
                 50,

@@ -46,9 +46,11 @@ class Enterprise(VersionedMixin, Base):
 
     __tablename__ = "enterprise"
     __audited__ = True
+    # Searched by any part of its name (app.core.search); the old name is kept for its pairs.
+    __search__ = (1, "name")
 
     id: Mapped[intpk]
-    name: Mapped[str] = mapped_column(String(120))
+    name: Mapped[str] = mapped_column(String(120), active_history=True)
     # Normalised name (see enterprises.names) used to find likely duplicates.
     name_key: Mapped[str] = mapped_column(String(120), index=True)
     credit_code: Mapped[str | None] = mapped_column(String(18), unique=True)

@@ -35,6 +35,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from app.auth.models import Role, User
+from app.core import search
 from app.core.audit import AuditLog, audit_base, audit_row, column_changes
 from app.core.db import utcnow
 from app.core.timeutil import today_local
@@ -68,6 +69,7 @@ _PROJECT = Project.__table__
 _STAGE_CHANGE = StageChange.__table__
 _PROPOSAL = StageProposal.__table__
 _AUDIT = AuditLog.__table__
+_NAME_GRAM = search.NameGram.__table__
 
 
 class BulkCounts:
@@ -198,6 +200,11 @@ def _insert(
     connection.exec_driver_sql(statement, list(zip(*columns.values(), strict=True)))
 
 
+def _pairs(model: Any, ids: list[int], names: list[str]) -> list[dict[str, Any]]:
+    """The ``name_gram`` rows of new records of *model*."""
+    return list(search.pair_rows(model.__search__[0], zip(ids, names, strict=True)))
+
+
 def _by_column(rows: list[dict[str, Any]], keys: list[str]) -> list[tuple[Any, ...]]:
     """The values of *keys* in *rows*, one tuple per key (itemgetter and zip do the loops)."""
     if len(keys) == 1:
@@ -262,6 +269,8 @@ class _Writer:
         cleaned = clean_new_enterprises(session, user, fields)
         ids = _insert_returning_ids(session, _ENTERPRISE, cleaned, version=1, **self.stamps)
         self.enterprise_ids.update(zip(new_keys, ids, strict=True))
+        # The names' pairs, for the search (app.core.search), as the session hook adds them.
+        pairs = _pairs(Enterprise, ids, [c["name"] for c in cleaned])
         self.counts.enterprises += len(ids)
         created_enterprises = set(ids)
 
@@ -269,7 +278,9 @@ class _Writer:
         # or one new lead per enterprise and park.
         records = [_Record(self, row) for row in rows]
         lead_rows = [r.lead_values() for r in records if r.creates_lead]
-        lead_ids = iter(_insert_returning_ids(session, _LEAD, lead_rows, **self.stamps))
+        new_lead_ids = _insert_returning_ids(session, _LEAD, lead_rows, **self.stamps)
+        pairs += _pairs(Lead, new_lead_ids, [r["title"] for r in lead_rows])
+        lead_ids = iter(new_lead_ids)
         for record in records:
             if record.creates_lead:
                 record.lead_id = next(lead_ids)
@@ -280,9 +291,9 @@ class _Writer:
         self.counts.leads += len(lead_rows)
 
         if self.kind == "projects":
-            project_ids = _insert_returning_ids(
-                session, _PROJECT, [r.project_values() for r in records], **self.stamps
-            )
+            project_rows = [r.project_values() for r in records]
+            project_ids = _insert_returning_ids(session, _PROJECT, project_rows, **self.stamps)
+            pairs += _pairs(Project, project_ids, [r["name"] for r in project_rows])
             for record, project_id in zip(records, project_ids, strict=True):
                 record.project_id = project_id
             self.counts.projects += len(project_ids)
@@ -300,6 +311,7 @@ class _Writer:
         _insert(session, _STAGE_CHANGE, history, recorded_at=self.now, recorded_by_id=self.user.id)
         _insert(session, _PROPOSAL, proposals, proposed_at=self.now)
         _insert(session, _AUDIT, audit, **self.audit_same)
+        _insert(session, _NAME_GRAM, pairs)
         self.counts.proposals += len(proposals)
 
 
@@ -531,6 +543,6 @@ def write_new_records(
         # PostgreSQL plans the next import's look-ups from table statistics, which autovacuum
         # refreshes only later: without this, a dry run right after a large import can take
         # minutes instead of seconds. (Part of the transaction, so undone with it.)
-        for table in (_ENTERPRISE, _LEAD, _PROJECT, _STAGE_CHANGE, _PROPOSAL, _AUDIT):
+        for table in (_ENTERPRISE, _LEAD, _PROJECT, _STAGE_CHANGE, _PROPOSAL, _AUDIT, _NAME_GRAM):
             session.execute(text(f"ANALYZE {table.name}"))
     return writer.counts

@@ -153,6 +153,8 @@ class Lead(Trackable, Base):
     """A chance that an enterprise invests, owned by one officer and aimed at one park."""
 
     __tablename__ = "lead"
+    # Searched by any part of its title (app.core.search); the old title is kept for its pairs.
+    __search__ = (2, "title")
     __table_args__ = (
         Index("ix_lead_owner_stage", "owner_id", "stage"),
         # Covers the park board and the cockpit's "now" figures (stalled, by stage), which
@@ -176,7 +178,7 @@ class Lead(Trackable, Base):
         Index("ix_lead_updated", "updated_at", "id"),
     )
 
-    title: Mapped[str] = mapped_column(String(120))
+    title: Mapped[str] = mapped_column(String(120), active_history=True)
     source: Mapped[LeadSource] = mapped_column(_enum(LeadSource), default=LeadSource.OTHER)
     estimated_investment: Mapped[Decimal | None] = mapped_column(Money)
 
@@ -196,6 +198,8 @@ class Project(Trackable, Base):
     """A project a lead gives (phase 2 of a plant is a new project), with its milestones."""
 
     __tablename__ = "project"
+    # Searched by any part of its name (app.core.search); the old name is kept for its pairs.
+    __search__ = (3, "name")
     __table_args__ = (
         Index("ix_project_owner_stage", "owner_id", "stage"),
         Index(
@@ -221,7 +225,7 @@ class Project(Trackable, Base):
     )
 
     lead_id: Mapped[int] = mapped_column(ForeignKey("lead.id"))
-    name: Mapped[str] = mapped_column(String(120))
+    name: Mapped[str] = mapped_column(String(120), active_history=True)
     total_investment: Mapped[Decimal | None] = mapped_column(Money)
     fixed_asset_investment: Mapped[Decimal | None] = mapped_column(Money)
     planned_signing_on: Mapped[dt.date | None] = mapped_column(Date)

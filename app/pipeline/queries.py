@@ -15,8 +15,8 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select, union_all
 from sqlalchemy.orm import Session, aliased, joinedload
 
 from app.auth.models import User
+from app.core import search
 from app.core.audit import AuditLog
-from app.core.db import escape_like
 from app.core.i18n import lazy_gettext as _l
 from app.core.timeutil import today_local, week_bounds
 from app.enterprises.credit_code import normalize_credit_code
@@ -232,12 +232,10 @@ def conditions(
         found.append(reached_condition(model, filters.reached))
     if filters.q:
         code = normalize_credit_code(filters.q)
-        name_column = model.title if model is Lead else model.name
-        pattern = f"%{escape_like(filters.q)}%"
         matching_enterprises = select(Enterprise.id).where(
-            or_(Enterprise.name.like(pattern, escape="\\"), Enterprise.credit_code == code)
+            or_(search.contains(Enterprise, filters.q), Enterprise.credit_code == code)
         )
-        by_name = name_column.like(pattern, escape="\\")
+        by_name = search.contains(model, filters.q)
         by_enterprise = model.enterprise_id.in_(matching_enterprises)
         if few_matches:
             named = select(model.id).where(by_name)

@@ -112,6 +112,13 @@ def snapshot(session: Any, after: dict[str, int]) -> dict[str, list[tuple]]:
                 row["entity_id"] = names[(row["entity"], row["entity_id"])]
             rows.append(tuple(sorted((k, v) for k, v in row.items() if k not in MOMENTS)))
         out[table] = rows
+    # The names' pairs of the new records, by what the records are.
+    kinds = {model.__search__[0]: model.__tablename__ for model in (Enterprise, Lead, Project)}
+    out["name_gram"] = sorted(
+        (kind, gram, names[(kinds[kind], ref_id)])
+        for kind, gram, ref_id in session.execute(text("SELECT kind, gram, ref_id FROM name_gram"))
+        if ref_id > after[kinds[kind]]
+    )
     return out
 
 
@@ -180,7 +187,8 @@ def test_bulk_writes_what_the_services_write(session: Any, world: Any, who: str)
     reference, bulk = both_ways(session, user, build_xlsx(rows))
     assert reference["project"], "nothing was imported"
     assert reference["audit_log"], "nothing was audited"
-    for table in TABLES:
+    assert reference["name_gram"], "the names' pairs were not written"
+    for table in (*TABLES, "name_gram"):
         assert bulk[table] == reference[table], table
     if who == "officer":
         assert reference["stage_proposal"], "an officer's milestones become proposals"
@@ -199,7 +207,8 @@ def test_bulk_leads_ledger(session: Any, world: Any) -> None:
     ]
     reference, bulk = both_ways(session, world.admin, build_xlsx(rows, headers))
     assert len(reference["lead"]) == 3
-    for table in TABLES:
+    assert reference["name_gram"], "the names' pairs were not written"
+    for table in (*TABLES, "name_gram"):
         assert bulk[table] == reference[table], table
 
 

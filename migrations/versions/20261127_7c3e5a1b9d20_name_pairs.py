@@ -1,0 +1,42 @@
+"""search by any part of a name: the character pairs of every name (app.core.search)
+
+Revision ID: 7c3e5a1b9d20
+Revises: 29d2d5146ee9
+Create Date: 2026-11-27 14:10:00.000000
+
+"""
+import sqlalchemy as sa
+from alembic import op
+
+from app.core.search import BATCH, pair_rows
+
+# revision identifiers, used by Alembic.
+revision = '7c3e5a1b9d20'
+down_revision = '29d2d5146ee9'
+branch_labels = None
+depends_on = None
+
+# (kind, table, column) as the models declare them in __search__ at this revision.
+SEARCHED = ((1, 'enterprise', 'name'), (2, 'lead', 'title'), (3, 'project', 'name'))
+
+
+def upgrade():
+    name_gram = op.create_table(
+        'name_gram',
+        sa.Column('kind', sa.SmallInteger(), autoincrement=False, nullable=False),
+        sa.Column('gram', sa.String(length=2), nullable=False),
+        sa.Column('ref_id', sa.Integer(), autoincrement=False, nullable=False),
+        sa.PrimaryKeyConstraint('kind', 'gram', 'ref_id', name=op.f('pk_name_gram')),
+        sqlite_with_rowid=False,
+    )
+    connection = op.get_bind()
+    for kind, table, column in SEARCHED:
+        names = connection.execute(sa.text(f'SELECT id, {column} FROM "{table}"')).all()
+        for start in range(0, len(names), BATCH):
+            rows = list(pair_rows(kind, names[start : start + BATCH]))
+            if rows:
+                connection.execute(name_gram.insert(), rows)
+
+
+def downgrade():
+    op.drop_table('name_gram')

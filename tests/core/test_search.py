@@ -1,0 +1,160 @@
+"""Search by any part of a name: the pairs are kept with the names, and narrow without changing
+what the LIKE finds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask_migrate import upgrade
+from sqlalchemy import select, text
+
+from app import create_app
+from app.core import search
+from app.core.search import NameGram, grams
+from app.enterprises.models import Enterprise
+from app.extensions import db
+from app.pipeline.models import Lead, Project
+from tests.factories import EnterpriseFactory, LeadFactory, ProjectFactory
+from tests.test_migrations import MIGRATIONS, scratch_database
+
+
+def stored(session: Any, model: Any, record_id: int) -> set[str]:
+    kind = model.__search__[0]
+    return set(
+        session.scalars(
+            select(NameGram.gram).where(NameGram.kind == kind, NameGram.ref_id == record_id)
+        )
+    )
+
+
+def found(session: Any, model: Any, word: str) -> set[int]:
+    return set(session.scalars(select(model.id).where(search.contains(model, word))))
+
+
+def test_pairs_of_a_name() -> None:
+    assert grams("芯片公司") == {"芯片", "片公", "公司"}
+    assert grams("ABab") == {"ab", "ba"}  # case folded, each pair once
+    assert grams("芯") == set()
+    assert grams("") == grams(None) == set()
+
+
+def test_new_records_get_their_pairs(session: Any, world: Any) -> None:
+    enterprise = EnterpriseFactory(name="京东方科技")
+    lead = LeadFactory(title="显示面板线索", enterprise=enterprise, park=world.park_a)
+    project = ProjectFactory(name="氢能项目", lead=lead, park=world.park_a)
+    session.flush()
+    assert stored(session, Enterprise, enterprise.id) == grams("京东方科技")
+    assert stored(session, Lead, lead.id) == grams("显示面板线索")
+    assert stored(session, Project, project.id) == grams("氢能项目")
+
+
+def test_a_rename_replaces_the_pairs(session: Any, world: Any) -> None:
+    lead = LeadFactory(title="芯片封装", park=world.park_a)
+    session.flush()
+    session.expire(lead)  # the old title is read again before the change (active history)
+    lead.title = "芯片测试"
+    session.flush()
+    assert stored(session, Lead, lead.id) == grams("芯片测试")
+    assert found(session, Lead, "封装") == set()
+    assert found(session, Lead, "片测") == {lead.id}
+
+
+def test_a_deleted_record_leaves_no_pairs(session: Any) -> None:
+    enterprise = EnterpriseFactory(name="待删除企业")
+    session.flush()
+    enterprise_id = enterprise.id
+    session.delete(enterprise)
+    session.flush()
+    assert stored(session, Enterprise, enterprise_id) == set()
+
+
+NAMES = [
+    "芯片设计中心",
+    "芯片设计片公司",  # holds the pairs of 片公司 and 芯片 but not 芯片公司
+    "新型显示面板",
+    "Hydrogen Storage",
+    "hydrogen cells",
+    "氢能储能",
+    "100%_绿电",
+    "绿电100",
+]
+WORDS = [
+    "芯片",
+    "芯片公司",
+    "片公司",
+    "设计",
+    "芯",  # one character: every name tested
+    "hydrogen",
+    "HYDROGEN",  # SQLite's LIKE ignores ASCII case, PostgreSQL's does not: the same as LIKE
+    "n s",
+    "100%",  # LIKE wildcards are searched for themselves
+    "%_",
+    "0_",
+    "不存在",
+]
+
+
+@pytest.mark.parametrize("word", WORDS)
+def test_the_pairs_find_what_like_finds(session: Any, world: Any, word: str) -> None:
+    leads = [LeadFactory(title=name, park=world.park_a) for name in NAMES]
+    session.flush()
+    ids = {lead.id for lead in leads}
+    ignores_case = session.bind.dialect.name == "sqlite"
+    expected = {
+        lead.id
+        for lead in leads
+        if (word.lower() in lead.title.lower() if ignores_case else word in lead.title)
+    }
+    assert found(session, Lead, word) & ids == expected
+
+
+def test_the_rarest_pairs_narrow(session: Any, world: Any, monkeypatch: Any) -> None:
+    """A pair held by more names than the cap counts as common; the rarer ones are used."""
+    monkeypatch.setattr(search, "COUNT_CAP", 3)
+    common = [LeadFactory(title=f"公司{i}号", park=world.park_a) for i in range(5)]
+    wanted = LeadFactory(title="龙芯公司", park=world.park_a)
+    other = LeadFactory(title="龙芯设计", park=world.park_a)
+    session.flush()
+    assert found(session, Lead, "龙芯公司") == {wanted.id}
+    assert found(session, Lead, "公司") >= {wanted.id, *(lead.id for lead in common)}
+    assert other.id not in found(session, Lead, "公司")
+
+
+def test_rebuild_writes_the_pairs_the_hook_writes(session: Any, world: Any) -> None:
+    for name in NAMES:
+        LeadFactory(title=name, park=world.park_a)
+    session.flush()
+
+    def everything() -> list[tuple]:
+        return sorted(session.execute(select(NameGram.kind, NameGram.gram, NameGram.ref_id)))
+
+    kept = everything()
+    written = search.rebuild(session, (Enterprise, Lead, Project))
+    assert everything() == kept
+    assert written == len(kept)
+
+
+def test_the_migration_fills_the_pairs_of_existing_names(app: Flask, tmp_path: Path) -> None:
+    with scratch_database(app, tmp_path) as url:
+        scratch = create_app("testing", SQLALCHEMY_DATABASE_URI=url, MIGRATIONS_DIR=MIGRATIONS)
+        with scratch.app_context():
+            try:
+                upgrade(directory=MIGRATIONS, revision="29d2d5146ee9")
+                with db.engine.begin() as connection:
+                    connection.execute(
+                        text(
+                            "INSERT INTO enterprise (name, name_key, is_global500, is_china500,"
+                            " is_listed, version, created_at, updated_at)"
+                            " VALUES ('示例科技', '示例', false, false, false, 1,"
+                            " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                        )
+                    )
+                upgrade(directory=MIGRATIONS)
+                with db.engine.connect() as connection:
+                    rows = connection.execute(text("SELECT kind, gram FROM name_gram")).all()
+                assert sorted(rows) == sorted((1, gram) for gram in grams("示例科技"))
+            finally:
+                db.engine.dispose()
