@@ -244,7 +244,7 @@ class Floor:
             return text
         import re
 
-        return re.sub(r"(?<!:):([a-z_]+)", r"%(\1)s", text.replace("%", "%%"))
+        return re.sub(r"(?<!:):([a-z_][a-z_0-9]*)", r"%(\1)s", text.replace("%", "%%"))
 
     def replay(self, statements: list[tuple[str, Any]]) -> None:
         """Run statements exactly as the application sent them to its driver (reads only)."""

@@ -104,14 +104,16 @@ def keyset_page(
     per_page: int,
     count_limit: int | None = None,
     few: tuple[int, Select] | None = None,
+    counted: Select | None = None,
 ) -> KeysetPage:
     """The page of *stmt* (rows of one entity, any ordering dropped) that *args* ask for, in the
     order ``at DESC, key DESC``; statements: one ``COUNT`` and one page query.
 
     *few*, ``(n, other)``: when the count finds at most *n* rows, read the page with *other*, a
-    statement for the same rows that the database runs faster when they are few."""
+    statement for the same rows that the database runs faster when they are few. *counted*: the
+    same rows again, in the form the database counts fastest (by default *stmt*)."""
     stmt = stmt.order_by(None)
-    counted = stmt.with_only_columns(key)
+    counted = (stmt if counted is None else counted.order_by(None)).with_only_columns(key)
     limited = count_limit is not None and not args.get("exact")
     if limited:
         counted = counted.limit(count_limit + 1)

@@ -84,14 +84,18 @@ def insert_rows(connection: Any, rows: list[dict[str, Any]]) -> None:
         connection.execute(insert(NameGram.__table__), rows[start : start + BATCH])
 
 
-def contains(model: Any, text: str) -> ColumnElement[bool]:
+def contains(model: Any, text: str, key: Any = None) -> ColumnElement[bool]:
     """Records of *model* whose searchable name contains *text* (``LIKE '%text%'``): found through
-    the pairs when *text* has two characters or more, else by testing every name."""
+    the pairs when *text* has two characters or more, else by testing every name. *key*: the
+    expression compared with the candidates' ids (by default ``model.id``)."""
     kind, column = model.__search__
     like = getattr(model, column).like(f"%{escape_like(text)}%", escape="\\")
     wanted = sorted(grams(text))
     if not wanted:
         return like
+    if len(wanted) == 1:  # a word of two characters: its one pair, which planners can estimate
+        holding = select(NameGram.ref_id).where(NameGram.kind == kind, NameGram.gram == wanted[0])
+        return and_((model.id if key is None else key).in_(holding), like)
     query = union_all(*(select(literal(gram).label("gram")) for gram in wanted)).subquery()
     # How many records hold each pair of the query, counted up to COUNT_CAP through the index.
     holders = (
@@ -109,7 +113,7 @@ def contains(model: Any, text: str) -> ColumnElement[bool]:
         .group_by(NameGram.ref_id)
         .having(func.count() == min(RAREST, len(wanted)))
     )
-    return and_(model.id.in_(candidates), like)
+    return and_((model.id if key is None else key).in_(candidates), like)
 
 
 def _kind_and_column(obj: Any) -> tuple[int, str] | None:

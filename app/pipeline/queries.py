@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select, union_all
 from sqlalchemy.orm import Session, aliased, joinedload
@@ -178,19 +178,21 @@ def filtered(
     thresholds: Thresholds,
     today: dt.date | None = None,
     *,
-    few_matches: bool = False,
+    search_form: SearchForm = "any",
 ) -> Select:
-    """Return the visible rows of *model* matching *filters* (*few_matches*: see
+    """Return the visible rows of *model* matching *filters* (*search_form*: see
     :func:`conditions`)."""
     stmt = visibility.visible(select(model), user, model)
     return stmt.where(
-        *conditions(model, filters, thresholds, today or today_local(), few_matches=few_matches)
+        *conditions(model, filters, thresholds, today or today_local(), search_form=search_form)
     )
 
 
-# A search that matches at most this many records reads them by name and enterprise first
-# (``few_matches``); one that matches more finds a page soonest by walking the list's order.
+# A search that matches at most this many records reads its page by name and enterprise first
+# (search form "few"); one that matches more finds a page soonest by walking the list's order.
 FEW_MATCHES = 500
+#: How the search (``q``) is put to the database; see :func:`conditions`.
+SearchForm = Literal["any", "walk", "few"]
 
 
 def conditions(
@@ -199,16 +201,21 @@ def conditions(
     thresholds: Thresholds,
     today: dt.date,
     *,
-    few_matches: bool = False,
+    search_form: SearchForm = "any",
 ) -> list[ColumnElement[bool]]:
     """The SQL conditions of *filters*, one per filter that is set (all must hold).
 
-    The search (``q``) matches the record's name or its enterprise's name or credit code, in one
-    of two forms that select the same records: by default an OR the database tests row by row
-    (walking the list's order, a page of a common word is found at once); with *few_matches*,
-    the ids of the records whose name matches united with those of the matching enterprises'
-    records (through their index), for a rare word, which the row-by-row walk would test
-    against every record before giving up."""
+    The search (``q``) matches the record's name or its enterprise's name or credit code (names
+    through their pairs, :mod:`app.core.search`), in one of three forms that select the same
+    records (*search_form*):
+
+    - ``any``: an OR, read as the database sees fit: what a count and the other readers use;
+    - ``walk``: the same OR with its ids out of the indexes' reach, so that a page of a common
+      word walks the list's order testing each record (through the indexes, a planner would
+      read every match, 14,000 for a two-character word, and sort them for a page of 25);
+    - ``few``: the ids of the records whose name matches united with those of the matching
+      enterprises' records, for a rare word's page, which a walk would test against every
+      record before giving up."""
     found: list[ColumnElement[bool]] = []
     if filters.park_id:
         found.append(model.park_id == filters.park_id)
@@ -232,16 +239,25 @@ def conditions(
         found.append(reached_condition(model, filters.reached))
     if filters.q:
         code = normalize_credit_code(filters.q)
-        matching_enterprises = select(Enterprise.id).where(
-            or_(search.contains(Enterprise, filters.q), Enterprise.credit_code == code)
+        matching_enterprises = union_all(
+            select(Enterprise.id).where(search.contains(Enterprise, filters.q)),
+            select(Enterprise.id).where(Enterprise.credit_code == code),
         )
-        by_name = search.contains(model, filters.q)
-        by_enterprise = model.enterprise_id.in_(matching_enterprises)
-        if few_matches:
-            named = select(model.id).where(by_name)
-            found.append(model.id.in_(union_all(named, select(model.id).where(by_enterprise))))
+        if search_form == "few":
+            named = select(model.id).where(search.contains(model, filters.q))
+            of_enterprises = select(model.id).where(model.enterprise_id.in_(matching_enterprises))
+            found.append(model.id.in_(union_all(named, of_enterprises)))
         else:
-            found.append(or_(by_name, by_enterprise))
+            # "+ 0": an expression no index answers, so the OR is tested row by row.
+            walk = search_form == "walk"
+            found.append(
+                or_(
+                    search.contains(model, filters.q, key=model.id + 0 if walk else None),
+                    (model.enterprise_id + 0 if walk else model.enterprise_id).in_(
+                        matching_enterprises
+                    ),
+                )
+            )
     return found
 
 

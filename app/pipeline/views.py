@@ -19,7 +19,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import joinedload
 from wtforms import Field
 
@@ -168,11 +168,14 @@ def record_list(kind: str):
     thresholds = current_thresholds()
     # Read first: the rows' parks and chain links are then in the session (list_page_stmt).
     options = _filter_options()
-    stmt = queries.list_page_stmt(queries.filtered(current_user, model, filters, thresholds), model)
-    few = None
-    if filters.q:
-        rare = queries.filtered(current_user, model, filters, thresholds, few_matches=True)
-        few = (queries.FEW_MATCHES, queries.list_page_stmt(rare, model))
+
+    def listed(search_form: queries.SearchForm = "any") -> Select:
+        found = queries.filtered(current_user, model, filters, thresholds, search_form=search_form)
+        return queries.list_page_stmt(found, model)
+
+    stmt, few, counted = listed(), None, None
+    if filters.q:  # counted as the database sees fit, a page read in the form its count suits
+        stmt, few, counted = listed("walk"), (queries.FEW_MATCHES, listed("few")), stmt
     page = keyset_page(
         db.session,
         stmt,
@@ -182,6 +185,7 @@ def record_list(kind: str):
         _per_page(),
         count_limit=current_app.config["LIST_COUNT_LIMIT"],
         few=few,
+        counted=counted,
     )
     return render_template(
         "pipeline/list.html",

@@ -448,20 +448,15 @@ def test_list_filters(login_as: Any, world: Any, catalog: SimpleNamespace) -> No
     assert _titles(client, "stage=nonsense&tier=huge&park=x") == set(ALL_TITLES)
 
 
-# A search reads its page in one of two forms by how many records match (FEW_MATCHES): -1 takes
-# the form for many matches whatever the count, the default the one for few.
-SEARCH_FORMS = pytest.mark.parametrize("few_matches", [-1, queries.FEW_MATCHES])
+@pytest.fixture(params=[-1, queries.FEW_MATCHES], ids=["walk", "few"])
+def search_form(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A search reads its page in one of two forms by how many records match (FEW_MATCHES):
+    -1 takes the form for many matches whatever the count, the default the one for few."""
+    monkeypatch.setattr(queries, "FEW_MATCHES", request.param)
 
 
-@SEARCH_FORMS
-def test_list_search(
-    login_as: Any,
-    world: Any,
-    catalog: SimpleNamespace,
-    few_matches: int,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(queries, "FEW_MATCHES", few_matches)
+@pytest.mark.usefixtures("search_form")
+def test_list_search(login_as: Any, world: Any, catalog: SimpleNamespace) -> None:
     client = login_as(world.admin)
     code = catalog.xinen.credit_code
     assert _titles(client, "q=三号") == {"三号线索"}
@@ -475,15 +470,8 @@ def test_list_search(
     assert _titles(client, "q=_") == set()
 
 
-@SEARCH_FORMS
-def test_filters_never_widen_what_an_officer_sees(
-    login_as: Any,
-    world: Any,
-    catalog: SimpleNamespace,
-    few_matches: int,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(queries, "FEW_MATCHES", few_matches)
+@pytest.mark.usefixtures("search_form", "catalog")
+def test_filters_never_widen_what_an_officer_sees(login_as: Any, world: Any) -> None:
     client = login_as(world.officer)
     assert _titles(client, "") == {"一号线索", "四号线索"}
     assert _titles(client, f"owner={world.other_officer.id}") == set()
