@@ -20,6 +20,7 @@ from sqlalchemy import event, text
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 from app import create_app
+from app.cockpit.services import forget_figures
 from app.extensions import db
 from config import database_url
 
@@ -77,6 +78,8 @@ def session(app: Flask) -> Iterator[Session]:
             db.session = original
             outer.rollback()
             connection.close()
+            # Figures kept for data now rolled back (ids are reused on SQLite).
+            forget_figures()
 
 
 @pytest.fixture

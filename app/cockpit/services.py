@@ -8,11 +8,13 @@ number of statements whatever the number of records.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import cachetools
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
@@ -30,6 +32,7 @@ from app.pipeline.stats import (
     REPORT_TIERS,
     ZERO,
     Tally,
+    data_stamp,
     kind_of,
     median_days_in_stage,
     milestone_cells,
@@ -209,24 +212,23 @@ def build_cockpit(
         )
     )
 
+    funnel_model = Lead if funnel_kind == "leads" else Project
+    figures = cockpit_figures(session, user, scope, thresholds, today, funnel_model)
+
     # Projects signed, started and producing in the period, per tier and park.
     event_changes = milestone_cells(scope.start, scope.end)
-    grouped = milestones(
-        session, user, base, scope.start, scope.end, thresholds, today, group_by=("park",)
+    milestone_rows = _park_rows(
+        parks, figures.milestones, list(event_changes), Project, base, event_changes
     )
-    milestone_rows = _park_rows(parks, grouped, list(event_changes), Project, base, event_changes)
     headline = milestone_rows[-1].cells
 
     # Signings, starts and production starts per month, per park.
     months = month_starts(scope.start, scope.end)
     month_changes = month_cells(scope.start, scope.end)
-    grouped_months = monthly(
-        session, user, base, scope.start, scope.end, thresholds, today, group_by=("park",)
-    )
     monthly_rows: dict[Stage, list[ParkRow]] = {
         event: _park_rows(
             parks,
-            grouped_months,
+            figures.monthly,
             [(event, month) for month in months],
             Project,
             base,
@@ -235,27 +237,8 @@ def build_cockpit(
         for event in COUNTED_EVENTS
     }
 
-    # One pass over each table as records stand now, by park and stage: projects of
-    # 1亿元+, 5亿元+ and 50亿元+, and stalled records (no contact for 30 days, too long in
-    # their stage). Sums over stages give the per-park figures.
-    flags = ("stale", "too_long")
-    now_cells: dict[Any, dict[str, Any]] = {flag: {flag: True} for flag in flags}
-    by_stage = {
-        model: tally(
-            session,
-            user,
-            model,
-            base,
-            thresholds,
-            today,
-            group_by=("park", "stage"),
-            cells={
-                **now_cells,
-                **({t: {"tier": t} for t in REPORT_TIERS} if model is Project else {}),
-            },
-        )
-        for model in (Project, Lead)
-    }
+    # Records as they stand now, by park and stage; sums over stages give the per-park figures.
+    by_stage = figures.by_stage
     tier_rows: dict[str, list[ParkRow]] = {}
     for tier in REPORT_TIERS:
         regrouped = {
@@ -271,7 +254,7 @@ def build_cockpit(
     for park in [*parks, None]:
         row = ParkRow(park)
         for model in (Lead, Project):
-            for flag in flags:
+            for flag in STALLED_FLAGS:
                 items = [
                     item
                     for (park_id, _stage, key), item in by_stage[model].items()
@@ -287,35 +270,25 @@ def build_cockpit(
         stalled_rows.append(row)
 
     # The funnel: records opened in the period and how far they got.
-    funnel_model = Lead if funnel_kind == "leads" else Project
-    cohort = base.but(event=Stage.LEAD, date_from=scope.start, date_to=scope.end)
-    how_far = reached(session, user, funnel_model, cohort, thresholds, today)
     funnel: list[FunnelStep] = []
     for stage in MAIN_LINE:
-        item = how_far[stage]
+        item = figures.how_far[stage]
         conversion = None
         if funnel:
             before = funnel[-1].tally.count
             conversion = Decimal(item.count) / Decimal(before) if before else None
         funnel.append(FunnelStep(stage, item, conversion))
 
-    # Median days in each stage, for stays that ended in the period.
-    lead_medians = median_days_in_stage(
-        session, user, Lead, base, thresholds, today, scope.start, scope.end, LEAD_STAGES
-    )
-    project_medians = median_days_in_stage(
-        session, user, Project, base, thresholds, today, scope.start, scope.end, PROJECT_STAGES
-    )
     medians = [
-        (stage, lead_medians.get(stage), project_medians.get(stage)) for stage in WORKING_STAGES
+        (stage, figures.lead_medians.get(stage), figures.project_medians.get(stage))
+        for stage in WORKING_STAGES
     ]
 
-    # The 50亿元+ projects, largest first.
-    big_filters = base.but(tier="big")
+    # The 50亿元+ projects, largest first (their number and sum are among the figures).
     big_projects = list(
         session.scalars(
             visibility.visible(select(Project), user, Project)
-            .where(*conditions(Project, big_filters, thresholds, today))
+            .where(*conditions(Project, base.but(tier="big"), thresholds, today))
             .options(
                 joinedload(Project.enterprise),
                 joinedload(Project.park),
@@ -324,9 +297,6 @@ def build_cockpit(
             .order_by(Project.total_investment.desc(), Project.id)
             .limit(BIG_PROJECTS_SHOWN)
         )
-    )
-    big_total = tally(session, user, Project, big_filters, thresholds, today).get(
-        (), Tally("projects", big_filters)
     )
 
     return Cockpit(
@@ -345,7 +315,122 @@ def build_cockpit(
         stalled_rows=stalled_rows,
         medians=medians,
         big_projects=big_projects,
-        big_total=big_total,
+        big_total=figures.big_total,
+    )
+
+
+# --- the figure sets, computed once per change of the data -------------------------------------
+
+# Stalled: no contact for 30 days, too long in the stage.
+STALLED_FLAGS = ("stale", "too_long")
+#: Figure sets kept by each worker process (least recently used dropped first).
+FIGURES_KEPT = 64
+
+
+@dataclass(frozen=True)
+class Figures:
+    """The cockpit's aggregates over every record (the costly part of the page), as plain data:
+    grouped tallies by park (and month, stage), the funnel and the medians."""
+
+    milestones: dict[tuple[Any, ...], Tally]
+    monthly: dict[tuple[Any, ...], Tally]
+    by_stage: dict[type, dict[tuple[Any, ...], Tally]]
+    how_far: dict[Stage, Tally]
+    lead_medians: dict[Stage, tuple[float, int]]
+    project_medians: dict[Stage, tuple[float, int]]
+    big_total: Tally
+
+
+_kept: cachetools.LRUCache = cachetools.LRUCache(maxsize=FIGURES_KEPT)
+_kept_lock = threading.Lock()
+
+
+def cockpit_figures(
+    session: Session,
+    user: User,
+    scope: Scope,
+    thresholds: Thresholds,
+    today: dt.date,
+    funnel_model: type[Lead] | type[Project],
+) -> Figures:
+    """The figure sets of a cockpit, computed once per state of the data and shared by every
+    view of the same sight (:func:`~app.pipeline.visibility.sight`), scope, funnel, day and
+    thresholds: reading the state (:func:`~app.pipeline.stats.data_stamp`) is one statement
+    on indexes, computing the figures a dozen aggregates over every record."""
+    key = (
+        visibility.sight(user),
+        scope,
+        funnel_model.__name__,
+        today,
+        thresholds,
+        data_stamp(session),
+    )
+    with _kept_lock:
+        found = _kept.get(key)
+    if found is None:
+        found = _compute_figures(session, user, scope, thresholds, today, funnel_model)
+        with _kept_lock:
+            _kept[key] = found
+    return found
+
+
+def forget_figures() -> None:
+    """Drop every kept figure set (tests that roll back data they counted)."""
+    with _kept_lock:
+        _kept.clear()
+
+
+def _compute_figures(
+    session: Session,
+    user: User,
+    scope: Scope,
+    thresholds: Thresholds,
+    today: dt.date,
+    funnel_model: type[Lead] | type[Project],
+) -> Figures:
+    base = scope.base
+    # Projects signed, started and producing in the period, per tier and park; and per month.
+    grouped = milestones(
+        session, user, base, scope.start, scope.end, thresholds, today, group_by=("park",)
+    )
+    grouped_months = monthly(
+        session, user, base, scope.start, scope.end, thresholds, today, group_by=("park",)
+    )
+    # One pass over each table as records stand now, by park and stage: projects of
+    # 1亿元+, 5亿元+ and 50亿元+, and stalled records.
+    now_cells: dict[Any, dict[str, Any]] = {flag: {flag: True} for flag in STALLED_FLAGS}
+    by_stage = {
+        model: tally(
+            session,
+            user,
+            model,
+            base,
+            thresholds,
+            today,
+            group_by=("park", "stage"),
+            cells={
+                **now_cells,
+                **({t: {"tier": t} for t in REPORT_TIERS} if model is Project else {}),
+            },
+        )
+        for model in (Project, Lead)
+    }
+    # The funnel: records opened in the period and how far they got.
+    cohort = base.but(event=Stage.LEAD, date_from=scope.start, date_to=scope.end)
+    how_far = reached(session, user, funnel_model, cohort, thresholds, today)
+    # Median days in each stage, for stays that ended in the period.
+    lead_medians = median_days_in_stage(
+        session, user, Lead, base, thresholds, today, scope.start, scope.end, LEAD_STAGES
+    )
+    project_medians = median_days_in_stage(
+        session, user, Project, base, thresholds, today, scope.start, scope.end, PROJECT_STAGES
+    )
+    big_filters = base.but(tier="big")
+    big_total = tally(session, user, Project, big_filters, thresholds, today).get(
+        (), Tally("projects", big_filters)
+    )
+    return Figures(
+        grouped, grouped_months, by_stage, how_far, lead_medians, project_medians, big_total
     )
 
 

@@ -469,3 +469,21 @@ def _median(pairs: list[tuple[float, int]]) -> float:
         found += [value for position in wanted if seen <= position < seen + count]
         seen += count
     return sum(found) / len(found)
+
+
+def data_stamp(session: Session) -> tuple[Any, ...]:
+    """A value that changes whenever the records the statistics count change, read in one
+    statement from the ends of indexes: the newest change of a lead or project (every update
+    moves ``updated_at``), their largest ids (new records) and the largest stage change id.
+    Records are never deleted; stage changes are only ever added."""
+    return tuple(
+        session.execute(
+            select(
+                select(func.max(Lead.updated_at)).scalar_subquery(),
+                select(func.max(Lead.id)).scalar_subquery(),
+                select(func.max(Project.updated_at)).scalar_subquery(),
+                select(func.max(Project.id)).scalar_subquery(),
+                select(func.max(StageChange.id)).scalar_subquery(),
+            )
+        ).one()
+    )

@@ -9,7 +9,7 @@ A record outside a user's sight does not exist for him (404), whatever the URL.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, false, true
@@ -33,6 +33,18 @@ def condition(user: User, model: type[Lead] | type[Project]) -> ColumnElement[bo
         park_ids = sorted(user.park_ids)
         return model.park_id.in_(park_ids) if park_ids else false()
     return model.owner_id == user.id
+
+
+def sight(user: User) -> Hashable:
+    """What *user* sees, as a value equal for users who see the same records (figures computed
+    for one may be shown to the other): everything, some parks, one owner's, nothing."""
+    if not user.is_authenticated or not user.is_active:
+        return ("nothing",)
+    if user.role in (Role.LEADER, Role.ADMIN):
+        return ("everything",)
+    if user.role is Role.MANAGER:
+        return ("parks", tuple(sorted(user.park_ids)))
+    return ("owner", user.id)
 
 
 def visible(stmt: Select, user: User, model: type[Lead] | type[Project]) -> Select:

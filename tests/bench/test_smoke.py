@@ -48,13 +48,16 @@ def test_generate_and_measure_a_tiny_district(tmp_path: Path) -> None:
     cockpit.main(["--database-url", url, "--runs", "1", "--output", str(out)])
     (result,) = out.glob("cockpit-*-sqlite.md")
     table = result.read_text(encoding="utf-8")
-    assert "| GET /cockpit/ (leader) |" in table and "200 projects" in table
+    assert "200 projects" in table
+    for kept in ("computed", "kept"):
+        assert f"| GET /cockpit/ (leader), figures {kept} |" in table
 
     # The runner (bench/run.py) on the same tiny district: every path answers, a table is written.
     run.main(["--database-url", url, "--runs", "1", "--slow-runs", "1", "--output", str(out)])
     (result,) = out.glob("run-*-sqlite.md")
     table = result.read_text(encoding="utf-8")
-    for path in ("lead list, first page", "park board", "log a contact", "move a stage", "export"):
+    paths = ("lead list, first page", "park board", "cockpit (leader), figures computed")
+    for path in (*paths, "log a contact", "move a stage", "export"):
         assert f"| {path}" in table
     assert "× floor" in table
 
