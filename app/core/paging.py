@@ -103,15 +103,12 @@ def keyset_page(
     args: Mapping[str, str],
     per_page: int,
     count_limit: int | None = None,
-    few: tuple[int, Select] | None = None,
     counted: Select | None = None,
 ) -> KeysetPage:
     """The page of *stmt* (rows of one entity, any ordering dropped) that *args* ask for, in the
     order ``at DESC, key DESC``; statements: one ``COUNT`` and one page query.
 
-    *few*, ``(n, other)``: when the count finds at most *n* rows, read the page with *other*, a
-    statement for the same rows that the database runs faster when they are few. *counted*: the
-    same rows again, in the form the database counts fastest (by default *stmt*)."""
+    *counted*: the same rows in the form the database counts fastest (by default *stmt*)."""
     stmt = stmt.order_by(None)
     counted = (stmt if counted is None else counted.order_by(None)).with_only_columns(key)
     limited = count_limit is not None and not args.get("exact")
@@ -121,8 +118,6 @@ def keyset_page(
     more = limited and total > count_limit
     if more:
         total = count_limit
-    elif few is not None and total <= few[0]:
-        stmt = few[1].order_by(None)
     after, before = Cursor.parse(args.get("after")), Cursor.parse(args.get("before"))
     position = tuple_(at, key)
     newest_first = (at.desc(), key.desc())

@@ -188,11 +188,35 @@ def filtered(
     )
 
 
-# A search that matches at most this many records reads its page by name and enterprise first
-# (search form "few"); one that matches more finds a page soonest by walking the list's order.
+# A search that can match at most this many records is counted and paged by name and enterprise
+# (search form "few"); one that may match more finds a page soonest by walking the list's order.
 FEW_MATCHES = 500
 #: How the search (``q``) is put to the database; see :func:`conditions`.
 SearchForm = Literal["any", "walk", "few"]
+
+
+def _matching_enterprises(q: str) -> Any:
+    """The ids of the enterprises whose name contains *q* or whose credit code is *q*."""
+    return union_all(
+        select(Enterprise.id).where(search.contains(Enterprise, q)),
+        select(Enterprise.id).where(Enterprise.credit_code == normalize_credit_code(q)),
+    )
+
+
+def search_is_rare(session: Session, model: type[Lead] | type[Project], q: str) -> bool:
+    """Whether a search for *q* can match at most :data:`FEW_MATCHES` records of *model*.
+
+    An upper bound read through the names' pairs and ``ix_lead_enterprise``: the records named
+    with *q* and those of the matching enterprises, one row per way a record matches, whoever
+    may see it, the reading stopped past :data:`FEW_MATCHES` (a cheap statement for a common
+    word too). A word of one character has no pairs to read: it counts as common."""
+    if not search.grams(q):
+        return False
+    ways = union_all(
+        select(model.id).where(search.contains(model, q)),
+        select(model.id).where(model.enterprise_id.in_(_matching_enterprises(q))),
+    ).limit(FEW_MATCHES + 1)
+    return (session.scalar(select(func.count()).select_from(ways.subquery())) or 0) <= FEW_MATCHES
 
 
 def conditions(
@@ -209,13 +233,13 @@ def conditions(
     through their pairs, :mod:`app.core.search`), in one of three forms that select the same
     records (*search_form*):
 
-    - ``any``: an OR, read as the database sees fit: what a count and the other readers use;
+    - ``any``: an OR, read as the database sees fit: a common word's count, other readers;
     - ``walk``: the same OR with its ids out of the indexes' reach, so that a page of a common
       word walks the list's order testing each record (through the indexes, a planner would
       read every match, 14,000 for a two-character word, and sort them for a page of 25);
     - ``few``: the ids of the records whose name matches united with those of the matching
-      enterprises' records, for a rare word's page, which a walk would test against every
-      record before giving up."""
+      enterprises' records: a rare word's count and page (:func:`search_is_rare`), which a
+      walk would test against every record before giving up."""
     found: list[ColumnElement[bool]] = []
     if filters.park_id:
         found.append(model.park_id == filters.park_id)
@@ -238,11 +262,7 @@ def conditions(
     if filters.reached:
         found.append(reached_condition(model, filters.reached))
     if filters.q:
-        code = normalize_credit_code(filters.q)
-        matching_enterprises = union_all(
-            select(Enterprise.id).where(search.contains(Enterprise, filters.q)),
-            select(Enterprise.id).where(Enterprise.credit_code == code),
-        )
+        matching_enterprises = _matching_enterprises(filters.q)
         if search_form == "few":
             named = select(model.id).where(search.contains(model, filters.q))
             of_enterprises = select(model.id).where(model.enterprise_id.in_(matching_enterprises))

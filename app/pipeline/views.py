@@ -173,9 +173,12 @@ def record_list(kind: str):
         found = queries.filtered(current_user, model, filters, thresholds, search_form=search_form)
         return queries.list_page_stmt(found, model)
 
-    stmt, few, counted = listed(), None, None
-    if filters.q:  # counted as the database sees fit, a page read in the form its count suits
-        stmt, few, counted = listed("walk"), (queries.FEW_MATCHES, listed("few")), stmt
+    stmt = counted = listed()
+    if filters.q:  # a rare word read through its matches, a common one by walking the order
+        if queries.search_is_rare(db.session, model, filters.q):
+            stmt = counted = listed("few")
+        else:
+            stmt = listed("walk")
     page = keyset_page(
         db.session,
         stmt,
@@ -184,7 +187,6 @@ def record_list(kind: str):
         request.args,
         _per_page(),
         count_limit=current_app.config["LIST_COUNT_LIMIT"],
-        few=few,
         counted=counted,
     )
     return render_template(

@@ -70,3 +70,15 @@ def test_the_forms_select_the_same_records(
         or word == enterprises[enterprise_id][1]
     }
     assert found == {form: expected for form in FORMS}
+
+
+def test_a_rare_word_is_told_from_a_common_one(
+    session: Any, world: Any, records: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An upper bound of the matches, whoever may see them: 芯片 names two leads (one the
+    officer may not see); 储能 names one and is in the name of an enterprise with two more."""
+    monkeypatch.setattr(queries, "FEW_MATCHES", 2)
+    assert queries.search_is_rare(session, Lead, "芯片")
+    assert queries.search_is_rare(session, Lead, "不存在")
+    assert not queries.search_is_rare(session, Lead, "储能")
+    assert not queries.search_is_rare(session, Lead, "显")  # one character: no pairs to read
