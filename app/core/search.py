@@ -71,17 +71,33 @@ def grams(text: str | None) -> set[str]:
     return {folded[i : i + 2] for i in range(len(folded) - 1)}
 
 
-def pair_rows(kind: int, names: Iterable[tuple[int, str | None]]) -> Iterator[dict[str, Any]]:
+Pair = tuple[int, str, int]  # a row of name_gram: (kind, gram, ref_id)
+
+
+def pair_rows(kind: int, names: Iterable[tuple[int, str | None]]) -> Iterator[Pair]:
     """The ``name_gram`` rows of records given as ``(id, name)``."""
     for ref_id, name in names:
         for gram in sorted(grams(name)):
-            yield {"kind": kind, "gram": gram, "ref_id": ref_id}
+            yield (kind, gram, ref_id)
 
 
-def insert_rows(connection: Any, rows: list[dict[str, Any]]) -> None:
-    """Insert *rows* of ``name_gram`` in batches of :data:`BATCH`."""
+def insert_rows(connection: Any, rows: list[Pair]) -> None:
+    """Insert *rows* of ``name_gram``, sorted into the primary key's order (each lands next to
+    the one before): on PostgreSQL with ``COPY``, a bulk import's millions of pairs taking a
+    fraction of an ``executemany``'s time; elsewhere in batches of :data:`BATCH`."""
+    if not rows:
+        return
+    rows = sorted(rows)
+    if connection.dialect.name == "postgresql":
+        cursor = connection.connection.driver_connection.cursor()
+        with cursor.copy("COPY name_gram (kind, gram, ref_id) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    table = NameGram.__table__
     for start in range(0, len(rows), BATCH):
-        connection.execute(insert(NameGram.__table__), rows[start : start + BATCH])
+        batch = [{"kind": k, "gram": g, "ref_id": r} for k, g, r in rows[start : start + BATCH]]
+        connection.execute(insert(table), batch)
 
 
 def contains(model: Any, text: str, key: Any = None) -> ColumnElement[bool]:
@@ -123,7 +139,7 @@ def _kind_and_column(obj: Any) -> tuple[int, str] | None:
 @event.listens_for(Session, "after_flush")
 def _keep_pairs(session: Session, flush_context: Any) -> None:
     """Add the pairs of new and renamed names, remove those of deleted records and old names."""
-    added: list[dict[str, Any]] = []
+    added: list[Pair] = []
     removed: list[tuple[int, int, set[str]]] = []
     for obj in session.new:
         if spec := _kind_and_column(obj):
@@ -138,7 +154,7 @@ def _keep_pairs(session: Session, flush_context: Any) -> None:
             new, old = grams(getattr(obj, column)), set()
             for value in history.deleted:
                 old |= grams(value)
-            added += ({"kind": kind, "gram": g, "ref_id": obj.id} for g in sorted(new - old))
+            added += ((kind, gram, obj.id) for gram in sorted(new - old))
             removed.append((kind, obj.id, old - new))
     for obj in session.deleted:
         if spec := _kind_and_column(obj):

@@ -200,7 +200,7 @@ def _insert(
     connection.exec_driver_sql(statement, list(zip(*columns.values(), strict=True)))
 
 
-def _pairs(model: Any, ids: list[int], names: list[str]) -> list[dict[str, Any]]:
+def _pairs(model: Any, ids: list[int], names: list[str]) -> list[search.Pair]:
     """The ``name_gram`` rows of new records of *model*."""
     return list(search.pair_rows(model.__search__[0], zip(ids, names, strict=True)))
 
@@ -311,7 +311,7 @@ class _Writer:
         _insert(session, _STAGE_CHANGE, history, recorded_at=self.now, recorded_by_id=self.user.id)
         _insert(session, _PROPOSAL, proposals, proposed_at=self.now)
         _insert(session, _AUDIT, audit, **self.audit_same)
-        _insert(session, _NAME_GRAM, pairs)
+        search.insert_rows(session.connection(), pairs)
         self.counts.proposals += len(proposals)
 
 

@@ -8,7 +8,7 @@ Create Date: 2026-11-27 14:10:00.000000
 import sqlalchemy as sa
 from alembic import op
 
-from app.core.search import BATCH, pair_rows
+from app.core.search import BATCH, insert_rows, pair_rows
 
 # revision identifiers, used by Alembic.
 revision = '7c3e5a1b9d20'
@@ -21,7 +21,7 @@ SEARCHED = ((1, 'enterprise', 'name'), (2, 'lead', 'title'), (3, 'project', 'nam
 
 
 def upgrade():
-    name_gram = op.create_table(
+    op.create_table(
         'name_gram',
         sa.Column('kind', sa.SmallInteger(), autoincrement=False, nullable=False),
         sa.Column('gram', sa.String(length=2), nullable=False),
@@ -33,9 +33,7 @@ def upgrade():
     for kind, table, column in SEARCHED:
         names = connection.execute(sa.text(f'SELECT id, {column} FROM "{table}"')).all()
         for start in range(0, len(names), BATCH):
-            rows = list(pair_rows(kind, names[start : start + BATCH]))
-            if rows:
-                connection.execute(name_gram.insert(), rows)
+            insert_rows(connection, list(pair_rows(kind, names[start : start + BATCH])))
 
 
 def downgrade():
