@@ -203,6 +203,15 @@ def _matching_enterprises(q: str) -> Any:
     )
 
 
+def _ways_to_match(model: type[Lead] | type[Project], q: str) -> Any:
+    """The ids of the records of *model* whose name contains *q*, then those of the matching
+    enterprises' records (a record matching both ways comes twice)."""
+    return union_all(
+        select(model.id).where(search.contains(model, q)),
+        select(model.id).where(model.enterprise_id.in_(_matching_enterprises(q))),
+    )
+
+
 def search_is_rare(session: Session, model: type[Lead] | type[Project], q: str) -> bool:
     """Whether a search for *q* can match at most :data:`FEW_MATCHES` records of *model*.
 
@@ -212,10 +221,7 @@ def search_is_rare(session: Session, model: type[Lead] | type[Project], q: str) 
     word too). A word of one character has no pairs to read: it counts as common."""
     if not search.grams(q):
         return False
-    ways = union_all(
-        select(model.id).where(search.contains(model, q)),
-        select(model.id).where(model.enterprise_id.in_(_matching_enterprises(q))),
-    ).limit(FEW_MATCHES + 1)
+    ways = _ways_to_match(model, q).limit(FEW_MATCHES + 1)
     return (session.scalar(select(func.count()).select_from(ways.subquery())) or 0) <= FEW_MATCHES
 
 
@@ -262,11 +268,8 @@ def conditions(
     if filters.reached:
         found.append(reached_condition(model, filters.reached))
     if filters.q:
-        matching_enterprises = _matching_enterprises(filters.q)
         if search_form == "few":
-            named = select(model.id).where(search.contains(model, filters.q))
-            of_enterprises = select(model.id).where(model.enterprise_id.in_(matching_enterprises))
-            found.append(model.id.in_(union_all(named, of_enterprises)))
+            found.append(model.id.in_(_ways_to_match(model, filters.q)))
         else:
             # "+ 0": an expression no index answers, so the OR is tested row by row.
             walk = search_form == "walk"
@@ -274,7 +277,7 @@ def conditions(
                 or_(
                     search.contains(model, filters.q, key=model.id + 0 if walk else None),
                     (model.enterprise_id + 0 if walk else model.enterprise_id).in_(
-                        matching_enterprises
+                        _matching_enterprises(filters.q)
                     ),
                 )
             )
