@@ -22,7 +22,7 @@ drops). A missing pair would lose a match, so every write of a name adds its pai
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -49,7 +49,7 @@ RAREST = 2
 #: Pairs are counted up to this many records when choosing the rarest (a pair found in more
 #: names than this is "common", whichever it is).
 COUNT_CAP = 2000
-#: Rows inserted per statement when filling the table.
+#: Names whose pairs are written per statement when filling the table.
 BATCH = 5000
 
 
@@ -85,7 +85,8 @@ def insert_rows(connection: Any, rows: list[Pair]) -> None:
     """Insert *rows* of ``name_gram``, sorted into the primary key's order (each lands next to
     the one before): on PostgreSQL with ``COPY``, a bulk import's millions of pairs taking a
     fraction of an ``executemany``'s time; on SQLite with one ``executemany`` of the plain
-    tuples (SQLAlchemy's handling of each row's parameters would take longer than SQLite)."""
+    tuples (SQLAlchemy's handling of each row's parameters would take longer than SQLite);
+    elsewhere through SQLAlchemy."""
     if not rows:
         return
     rows = sorted(rows)
@@ -100,10 +101,9 @@ def insert_rows(connection: Any, rows: list[Pair]) -> None:
             "INSERT INTO name_gram (kind, gram, ref_id) VALUES (?, ?, ?)", rows
         )
         return
-    table = NameGram.__table__
-    for start in range(0, len(rows), BATCH):
-        batch = [{"kind": k, "gram": g, "ref_id": r} for k, g, r in rows[start : start + BATCH]]
-        connection.execute(insert(table), batch)
+    connection.execute(
+        insert(NameGram.__table__), [{"kind": k, "gram": g, "ref_id": r} for k, g, r in rows]
+    )
 
 
 def contains(model: Any, text: str, key: Any = None) -> ColumnElement[bool]:
@@ -179,6 +179,17 @@ def _keep_pairs(session: Session, flush_context: Any) -> None:
         insert_rows(connection, added)
 
 
+def fill(connection: Any, kind: int, names: Sequence[tuple[int, str | None]]) -> int:
+    """Insert the pairs of *names* (``(id, name)``) of *kind*, :data:`BATCH` names at a time;
+    returns the number of rows written."""
+    written = 0
+    for start in range(0, len(names), BATCH):
+        rows = list(pair_rows(kind, names[start : start + BATCH]))
+        insert_rows(connection, rows)
+        written += len(rows)
+    return written
+
+
 def rebuild(session: Session, models: Iterable[Any]) -> int:
     """Refill the pairs of *models* from their names; returns the number of rows written."""
     connection = session.connection()
@@ -187,8 +198,5 @@ def rebuild(session: Session, models: Iterable[Any]) -> int:
         kind, column = model.__search__
         connection.execute(delete(NameGram).where(NameGram.kind == kind))
         names = connection.execute(select(model.id, getattr(model, column))).all()
-        for start in range(0, len(names), BATCH):
-            rows = list(pair_rows(kind, names[start : start + BATCH]))
-            insert_rows(connection, rows)
-            written += len(rows)
+        written += fill(connection, kind, names)
     return written

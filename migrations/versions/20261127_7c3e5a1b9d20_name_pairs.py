@@ -8,7 +8,7 @@ Create Date: 2026-11-27 14:10:00.000000
 import sqlalchemy as sa
 from alembic import op
 
-from app.core.search import BATCH, insert_rows, pair_rows
+from app.core.search import fill
 
 # revision identifiers, used by Alembic.
 revision = '7c3e5a1b9d20'
@@ -32,8 +32,7 @@ def upgrade():
     connection = op.get_bind()
     for kind, table, column in SEARCHED:
         names = connection.execute(sa.text(f'SELECT id, {column} FROM "{table}"')).all()
-        for start in range(0, len(names), BATCH):
-            insert_rows(connection, list(pair_rows(kind, names[start : start + BATCH])))
+        fill(connection, kind, names)
 
 
 def downgrade():
