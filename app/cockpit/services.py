@@ -341,10 +341,23 @@ class Figures:
     big_total: Tally
 
 
+def forget_figures() -> None:
+    """Drop every kept figure set (tests that roll back data they counted)."""
+    cockpit_figures.cache_clear()
+
+
+def _figures_key(
+    session: Session, user: User, scope: Scope, thresholds: Thresholds, today: dt.date, model: Any
+) -> tuple[Any, ...]:
+    """What the figures depend on: who sees what, the scope, funnel, day and thresholds, and
+    the state of the data (:func:`~app.pipeline.stats.data_stamp`, one statement on indexes)."""
+    return (visibility.sight(user), scope, model.__name__, today, thresholds, data_stamp(session))
+
+
 _kept: cachetools.LRUCache = cachetools.LRUCache(maxsize=FIGURES_KEPT)
-_kept_lock = threading.Lock()
 
 
+@cachetools.cached(_kept, key=_figures_key, lock=threading.Lock())
 def cockpit_figures(
     session: Session,
     user: User,
@@ -353,41 +366,8 @@ def cockpit_figures(
     today: dt.date,
     funnel_model: type[Lead] | type[Project],
 ) -> Figures:
-    """The figure sets of a cockpit, computed once per state of the data and shared by every
-    view of the same sight (:func:`~app.pipeline.visibility.sight`), scope, funnel, day and
-    thresholds: reading the state (:func:`~app.pipeline.stats.data_stamp`) is one statement
-    on indexes, computing the figures a dozen aggregates over every record."""
-    key = (
-        visibility.sight(user),
-        scope,
-        funnel_model.__name__,
-        today,
-        thresholds,
-        data_stamp(session),
-    )
-    with _kept_lock:
-        found = _kept.get(key)
-    if found is None:
-        found = _compute_figures(session, user, scope, thresholds, today, funnel_model)
-        with _kept_lock:
-            _kept[key] = found
-    return found
-
-
-def forget_figures() -> None:
-    """Drop every kept figure set (tests that roll back data they counted)."""
-    with _kept_lock:
-        _kept.clear()
-
-
-def _compute_figures(
-    session: Session,
-    user: User,
-    scope: Scope,
-    thresholds: Thresholds,
-    today: dt.date,
-    funnel_model: type[Lead] | type[Project],
-) -> Figures:
+    """The figure sets of a cockpit (a dozen aggregates over every record), computed once per
+    state of the data and shared by every view with the same :func:`_figures_key`."""
     base = scope.base
     # Projects signed, started and producing in the period, per tier and park; and per month.
     grouped = milestones(
