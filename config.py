@@ -52,6 +52,9 @@ class Config:
     # Lists count their records up to this many exactly; beyond it they say "more than" and
     # count everything only when asked (a count reads every matching row).
     LIST_COUNT_LIMIT = int(os.environ.get("LIST_COUNT_LIMIT", "10000"))
+    # A search for a common word counts its matches up to this many: beyond it the list says
+    # "more than" (a narrower word finds the record sooner than an exact count would help).
+    SEARCH_COUNT_LIMIT = int(os.environ.get("SEARCH_COUNT_LIMIT", "1000"))
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

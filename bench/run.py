@@ -85,7 +85,7 @@ def search_floor(session: Any, word: str, *, rare: bool) -> tuple[str, dict[str,
     reads a word that matches few records; else one OR tested row by row in the list's order."""
     from sqlalchemy import func, select
 
-    from app.core.search import NameGram, grams
+    from app.core.search import NameGram, grams, is_its_own_pair
     from app.enterprises.models import Enterprise
     from app.pipeline.models import Lead
 
@@ -108,9 +108,9 @@ def search_floor(session: Any, word: str, *, rare: bool) -> tuple[str, dict[str,
             f"SELECT ref_id FROM name_gram WHERE kind = {kind} AND gram IN ({', '.join(names)}) "
             f"GROUP BY ref_id HAVING count(*) = {len(names)}"
         )
-        found.append(
-            f"SELECT id FROM {model.__tablename__} WHERE id IN ({candidates}) AND {column} LIKE :q"
-        )
+        # Two Chinese characters are their own pair: holding it is containing them.
+        like = "" if is_its_own_pair(word) else f" AND {column} LIKE :q"
+        found.append(f"SELECT id FROM {model.__tablename__} WHERE id IN ({candidates}){like}")
     by_title, enterprises = found
     if rare:
         united = f"{by_title} UNION ALL SELECT id FROM lead WHERE enterprise_id IN ({enterprises})"
@@ -429,7 +429,8 @@ def main(argv: list[str] | None = None) -> None:
                 get("leader", f"/leads?q={needle}"),
                 [
                     (page.format(where=qcond), {**qargs, "offset": 0}),
-                    (capped_count(qcond, limit), qargs),
+                    # A common word: counted up to the search's limit, as the page counts it.
+                    (capped_count(qcond, int(app.config["SEARCH_COUNT_LIMIT"])), qargs),
                     *REFERENCE,
                 ],
                 50,

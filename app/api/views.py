@@ -271,6 +271,8 @@ def _list(model: type[Lead] | type[Project], args: dict[str, Any]) -> dict[str, 
     # The pages' own reading of the filters, from the validated arguments: one mapping of
     # names to filters, kept in app.pipeline.queries.
     filters = queries.ListFilters.from_args(MultiDict(_filter_args(args)))
+    if filters.q:  # its pairs chosen once for the count and the page
+        filters = filters.but(q=queries.search_word(db.session, model, filters.q))
     stmt = queries.list_page_stmt(queries.filtered(user(), model, filters, s.thresholds()), model)
     stmt = stmt.options(*queries.reference_options(model))
     columns = {

@@ -22,12 +22,14 @@ drops). A missing pair would lose a match, so every write of a name adds its pai
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Integer,
+    Select,
     SmallInteger,
     String,
     and_,
@@ -49,6 +51,8 @@ RAREST = 2
 #: Pairs are counted up to this many records when choosing the rarest (a pair found in more
 #: names than this is "common", whichever it is).
 COUNT_CAP = 2000
+#: Unicode's CJK ideographs (Unified Ideographs and Extension A): characters without case.
+IDEOGRAPHS = ("\u3400", "\u9fff")
 #: Names whose pairs are written per statement when filling the table.
 BATCH = 5000
 
@@ -69,6 +73,13 @@ def grams(text: str | None) -> set[str]:
     """The pairs of neighbouring characters of *text*, case folded (none below two)."""
     folded = (text or "").casefold()
     return {folded[i : i + 2] for i in range(len(folded) - 1)}
+
+
+def is_its_own_pair(text: str) -> bool:
+    """Whether the names holding *text*'s one pair are exactly those containing *text*: two
+    ideographs (Chinese characters, which no case folding changes or produces), the usual
+    two-character Chinese word. Any other word's pairs only narrow, and ``LIKE`` decides."""
+    return len(text) == 2 and all(IDEOGRAPHS[0] <= char <= IDEOGRAPHS[1] for char in text)
 
 
 Pair = tuple[int, str, int]  # a row of name_gram: (kind, gram, ref_id)
@@ -106,20 +117,10 @@ def insert_rows(connection: Any, rows: list[Pair]) -> None:
     )
 
 
-def contains(model: Any, text: str, key: Any = None) -> ColumnElement[bool]:
-    """Records of *model* whose searchable name contains *text* (``LIKE '%text%'``): found through
-    the pairs when *text* has two characters or more, else by testing every name. *key*: the
-    expression compared with the candidates' ids (by default ``model.id``)."""
-    kind, column = model.__search__
-    like = getattr(model, column).like(f"%{escape_like(text)}%", escape="\\")
-    wanted = sorted(grams(text))
-    if not wanted:
-        return like
-    if len(wanted) == 1:  # a word of two characters: its one pair, which planners can estimate
-        holding = select(NameGram.ref_id).where(NameGram.kind == kind, NameGram.gram == wanted[0])
-        return and_((model.id if key is None else key).in_(holding), like)
+def _rarest(kind: int, wanted: Sequence[str]) -> Select:
+    """The :data:`RAREST` of the pairs *wanted* that the fewest records of *kind* hold, each
+    counted through the index up to :data:`COUNT_CAP` (ties go by the pair)."""
     query = union_all(*(select(literal(gram).label("gram")) for gram in wanted)).subquery()
-    # How many records hold each pair of the query, counted up to COUNT_CAP through the index.
     holders = (
         select(literal(1))
         .where(NameGram.kind == kind, NameGram.gram == query.c.gram)
@@ -128,14 +129,72 @@ def contains(model: Any, text: str, key: Any = None) -> ColumnElement[bool]:
         .subquery()
     )
     frequency = select(func.count()).select_from(holders).scalar_subquery()
-    rarest = select(query.c.gram).order_by(frequency, query.c.gram).limit(RAREST)
+    return select(query.c.gram).order_by(frequency, query.c.gram).limit(RAREST)
+
+
+class Word(str):
+    """A searched text with the pairs chosen, once, to find it in the names of some kinds of
+    record (``rarest``: kind -> pairs). A request that puts the same word to the database in
+    several statements (a bound, a count, a page; each for records and for enterprises)
+    reads it with :meth:`read`, and each statement then names its pairs instead of choosing
+    them again. Anywhere else it is the plain text it was read from."""
+
+    rarest: Mapping[int, tuple[str, ...]]
+
+    def __new__(cls, text: str, rarest: Mapping[int, tuple[str, ...]]) -> Word:
+        word = super().__new__(cls, text)
+        word.rarest = MappingProxyType(dict(rarest))
+        return word
+
+    @classmethod
+    def read(cls, session: Session, text: str, models: Iterable[Any]) -> Word:
+        """*text* with its rarest pairs among the names of *models*: one statement when it has
+        more pairs than :data:`RAREST`, none otherwise (every pair is used)."""
+        wanted = sorted(grams(text))
+        kinds = [model.__search__[0] for model in models]
+        if len(wanted) <= RAREST:
+            return cls(text, dict.fromkeys(kinds, tuple(wanted)))
+        chosen = union_all(
+            *(
+                select(literal(kind).label("kind"), rarest.c.gram)
+                for kind in kinds
+                for rarest in [_rarest(kind, wanted).subquery()]
+            )
+        )
+        found: dict[int, tuple[str, ...]] = {kind: () for kind in kinds}
+        for kind, gram in session.execute(chosen):
+            found[kind] += (gram,)
+        return cls(text, found)
+
+
+def contains(model: Any, text: str, key: Any = None) -> ColumnElement[bool]:
+    """Records of *model* whose searchable name contains *text* (``LIKE '%text%'``): found through
+    the pairs when *text* has two characters or more, else by testing every name. *text* may be
+    a :class:`Word` whose pairs were chosen already. *key*: the expression compared with the
+    candidates' ids (by default ``model.id``)."""
+    kind, column = model.__search__
+    like = getattr(model, column).like(f"%{escape_like(text)}%", escape="\\")
+    key = model.id if key is None else key
+    wanted = sorted(grams(text))
+    if not wanted:
+        return like
+    chosen = text.rarest.get(kind) if isinstance(text, Word) else None
+    if len(wanted) == 1 or (chosen and len(chosen) == 1):
+        # One pair (a word of two characters), which planners can estimate.
+        gram = chosen[0] if chosen else wanted[0]
+        holding = select(NameGram.ref_id).where(NameGram.kind == kind, NameGram.gram == gram)
+        if is_its_own_pair(text):
+            return key.in_(holding)
+        return and_(key.in_(holding), like)
+    # The records holding every one of the rarest pairs (named, or chosen in the statement).
+    rarest: Any = chosen if chosen else _rarest(kind, wanted)
     candidates = (
         select(NameGram.ref_id)
         .where(NameGram.kind == kind, NameGram.gram.in_(rarest))
         .group_by(NameGram.ref_id)
-        .having(func.count() == min(RAREST, len(wanted)))
+        .having(func.count() == (len(chosen) if chosen else min(RAREST, len(wanted))))
     )
-    return and_((model.id if key is None else key).in_(candidates), like)
+    return and_(key.in_(candidates), like)
 
 
 def _kind_and_column(obj: Any) -> tuple[int, str] | None:

@@ -212,6 +212,12 @@ def _ways_to_match(model: type[Lead] | type[Project], q: str) -> Any:
     )
 
 
+def search_word(session: Session, model: type[Lead] | type[Project], q: str) -> search.Word:
+    """*q* with the pairs chosen to find it among the names of *model* and of enterprises (one
+    statement at most), for a request that puts the search to the database more than once."""
+    return search.Word.read(session, q, (model, Enterprise))
+
+
 def search_is_rare(session: Session, model: type[Lead] | type[Project], q: str) -> bool:
     """Whether a search for *q* can match at most :data:`FEW_MATCHES` records of *model*.
 

@@ -173,12 +173,16 @@ def record_list(kind: str):
         found = queries.filtered(current_user, model, filters, thresholds, search_form=search_form)
         return queries.list_page_stmt(found, model)
 
-    stmt = counted = listed()
-    if filters.q:  # a rare word read through its matches, a common one by walking the order
+    count_limit = current_app.config["LIST_COUNT_LIMIT"]
+    if not filters.q:
+        stmt = counted = listed()
+    else:  # a rare word read through its matches, a common one by walking the order
+        filters = filters.but(q=queries.search_word(db.session, model, filters.q))
         if queries.search_is_rare(db.session, model, filters.q):
             stmt = counted = listed("few")
         else:
-            stmt = listed("walk")
+            stmt, counted = listed("walk"), listed()
+            count_limit = current_app.config["SEARCH_COUNT_LIMIT"]
     page = keyset_page(
         db.session,
         stmt,
@@ -186,7 +190,7 @@ def record_list(kind: str):
         model.id,
         request.args,
         _per_page(),
-        count_limit=current_app.config["LIST_COUNT_LIMIT"],
+        count_limit=count_limit,
         counted=counted,
     )
     return render_template(

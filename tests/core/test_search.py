@@ -123,6 +123,57 @@ def test_the_rarest_pairs_narrow(session: Any, world: Any, monkeypatch: Any) -> 
     assert other.id not in found(session, Lead, "公司")
 
 
+def test_two_chinese_characters_are_their_own_pair() -> None:
+    """Holding the pair of two ideographs is containing them: no LIKE is needed (the test
+    above checks the results); a pair with a cased letter only narrows."""
+    assert search.is_its_own_pair("芯片")
+    assert "LIKE" not in str(select(Lead.id).where(search.contains(Lead, "芯片")))
+    for word in ("ab", "芯a", "芯片公", "芯", "1芯"):
+        assert not search.is_its_own_pair(word)
+    assert "LIKE" in str(select(Lead.id).where(search.contains(Lead, "ab")))
+
+
+@pytest.mark.parametrize("word", WORDS)
+def test_a_word_read_once_finds_what_its_text_finds(session: Any, world: Any, word: str) -> None:
+    for name in NAMES:
+        LeadFactory(title=name, park=world.park_a)
+    session.flush()
+    read = search.Word.read(session, word, (Lead, Enterprise))
+    assert read == word
+    assert found(session, Lead, read) == found(session, Lead, word)
+
+
+def test_a_word_chooses_its_rarest_pairs_once(
+    session: Any, world: Any, monkeypatch: Any, count_queries: Any
+) -> None:
+    """The pairs chosen in one statement for every kind are those a statement would choose
+    itself; the statements that then use the word choose nothing."""
+    monkeypatch.setattr(search, "COUNT_CAP", 3)
+    for i in range(5):
+        LeadFactory(title=f"公司{i}号", park=world.park_a)
+    wanted = LeadFactory(title="龙芯公司", park=world.park_a)
+    EnterpriseFactory(name="芯公司")
+    session.flush()
+    with count_queries() as counter:
+        word = search.Word.read(session, "龙芯公司", (Lead, Enterprise))
+    assert counter.count == 1
+    for model in (Lead, Enterprise):
+        kind = model.__search__[0]
+        chosen = session.scalars(search._rarest(kind, sorted(grams(word))))
+        assert word.rarest[kind] == tuple(chosen)
+    kind = Lead.__search__[0]
+    assert word.rarest[kind] == ("芯公", "龙芯")  # one lead each; 公司 six
+    assert word.rarest[Enterprise.__search__[0]] == ("龙芯", "芯公")  # none, one
+    with count_queries() as counter:
+        assert found(session, Lead, word) == {wanted.id}
+    assert "LIMIT" not in counter.statements[0]  # no pair counted again
+    # Two pairs or fewer: all are used, nothing to read.
+    with count_queries() as counter:
+        short = search.Word.read(session, "芯公司", (Lead,))
+    assert counter.count == 0
+    assert short.rarest == {kind: ("公司", "芯公")}
+
+
 def test_rebuild_writes_the_pairs_the_hook_writes(session: Any, world: Any) -> None:
     for name in NAMES:
         LeadFactory(title=name, park=world.park_a)

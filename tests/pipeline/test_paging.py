@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import update
 
 from app.core.paging import Cursor
+from app.pipeline import queries
 from app.pipeline.models import Lead
 from tests.factories import LeadFactory
 
@@ -165,3 +166,20 @@ def test_counting_stops_at_the_limit_and_counts_all_when_asked(
         assert "共 8 条" in page and "精确计数" not in page
     finally:
         app.config["LIST_COUNT_LIMIT"] = 10000
+
+
+def test_a_common_word_is_counted_up_to_the_search_limit(
+    app: Any, login_as: Any, world: Any, leads: list[Lead], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A search matching more than FEW_MATCHES records counts up to SEARCH_COUNT_LIMIT; a rare
+    one, and every list without a search, up to LIST_COUNT_LIMIT."""
+    monkeypatch.setattr(queries, "FEW_MATCHES", 2)
+    monkeypatch.setitem(app.config, "SEARCH_COUNT_LIMIT", 4)
+    client = login_as(world.manager)
+    common = client.get("/leads?q=分页线索").get_data(as_text=True)
+    assert "超过 4 条" in common
+    exact = re.search(r'<a href="([^"]*)">精确计数</a>', common)
+    assert exact and "共 8 条" in client.get(html.unescape(exact.group(1))).get_data(as_text=True)
+    assert titles(common) == [lead.title for lead in leads[:PER_PAGE]]
+    assert "共 1 条" in client.get("/leads?q=分页线索3").get_data(as_text=True)
+    assert "共 8 条" in client.get(f"/leads?park={world.park_a.id}").get_data(as_text=True)

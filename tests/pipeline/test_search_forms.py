@@ -43,7 +43,8 @@ def test_the_forms_select_the_same_records(
     session: Any, world: Any, records: dict[str, Any], model: Any, word: str
 ) -> None:
     word = records["code"] if word == "CODE" else word
-    filters = queries.ListFilters(q=word)
+    # As the list puts it: the pairs chosen once for the record's and the enterprise's names.
+    filters = queries.ListFilters(q=queries.search_word(session, model, word))
     thresholds = load_thresholds(session)
     found = {
         form: set(
