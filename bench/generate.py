@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import random
 import sys
 import time
@@ -277,6 +278,7 @@ class Generator:
         return steps, held_from
 
     def records(self) -> None:
+        from app.pipeline.lifecycle import Stage, further
         from app.pipeline.models import ContactLog, Lead, Project, StageChange
 
         n = self.n_records
@@ -327,6 +329,8 @@ class Generator:
             common = {
                 "id": i,
                 "stage": stage,
+                "opened_on": steps[0][2],
+                "furthest_stage": functools.reduce(further, (Stage(s[1]) for s in steps), None),
                 "stage_since": steps[-1][2],
                 "held_from": held_from,
                 "last_contact_on": days[-1] if days else None,

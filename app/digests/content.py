@@ -667,19 +667,13 @@ def _new_leads(session: Session, user: User, week: IsoWeek, base_url: str) -> Se
     """Leads created in the week, or whose first stage (线索) is dated in it."""
     section = Section(NEW_LEADS, SECTION_TITLES[NEW_LEADS])
     labels = _stage_labels()
-    first_in_week = select(StageChange.lead_id).where(
-        StageChange.lead_id.is_not(None),
-        StageChange.from_stage.is_(None),
-        StageChange.to_stage == Stage.LEAD,
-        StageChange.effective_on.between(week.monday, week.sunday),
-    )
     rows, section.truncated = _limited(
         session.execute(
             _lines(user, Lead)
             .where(
                 or_(
                     and_(Lead.created_at >= week.start_utc(), Lead.created_at < week.end_utc()),
-                    Lead.id.in_(first_in_week),
+                    Lead.opened_on.between(week.monday, week.sunday),
                 )
             )
             .order_by(Lead.created_at, Lead.id)

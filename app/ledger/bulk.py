@@ -42,7 +42,14 @@ from app.core.timeutil import today_local
 from app.enterprises.models import Enterprise
 from app.enterprises.services import clean_new_enterprises
 from app.pipeline import visibility
-from app.pipeline.lifecycle import Move, Stage, fields_after, needs_confirmation, plan_move
+from app.pipeline.lifecycle import (
+    Move,
+    Stage,
+    fields_after,
+    further,
+    needs_confirmation,
+    plan_move,
+)
 from app.pipeline.models import (
     Lead,
     LeadSource,
@@ -371,6 +378,9 @@ class _Record:
         self.steps = steps if move is not None else []
         # The record's columns once the move is applied (none while it is only proposed).
         self.after = fields_after(self.steps) if self.steps and not self.proposes else {}
+        if self.after:  # from the opening row's 线索 on, as the session hook keeps it
+            moves = (step.to_stage for step in self.steps)
+            self.after["furthest_stage"] = functools.reduce(further, moves, Stage.LEAD)
 
     def existing_lead_id(self) -> int:
         lead = self.data.get("lead")
@@ -391,6 +401,8 @@ class _Record:
         values = {
             "stage": Stage.LEAD,
             "stage_since": self.start,
+            "opened_on": self.start,
+            "furthest_stage": Stage.LEAD,
             "held_from": None,
             "signed_on": None,
             "construction_on": None,

@@ -16,14 +16,14 @@ from sqlalchemy import (
     Text,
     event,
 )
-from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, relationship
 
 from app.auth.models import User
 from app.core.db import Base, Money, UTCDateTime, VersionedMixin, intpk, utcnow
 from app.core.i18n import lazy_gettext as _l
 from app.enterprises.models import Enterprise
 from app.parks.models import ChainLink, Park
-from app.pipeline.lifecycle import Stage
+from app.pipeline.lifecycle import Stage, further, is_opening
 
 
 def _enum(cls: type[enum.Enum], length: int = 20) -> Enum:
@@ -94,8 +94,14 @@ class Trackable(VersionedMixin):
     __audited__ = True
     # Kept up to date by logging contacts; audited through the contact log itself, and not a
     # reason to refuse someone's open edit form.
-    __audit_exclude__ = ("last_contact_on",)
-    __unversioned__ = ("last_contact_on", "next_step", "next_step_due")
+    __audit_exclude__ = ("last_contact_on", "opened_on", "furthest_stage")
+    __unversioned__ = (
+        "last_contact_on",
+        "next_step",
+        "next_step_due",
+        "opened_on",
+        "furthest_stage",
+    )
 
     id: Mapped[intpk]
     stage: Mapped[Stage] = mapped_column(_enum(Stage), default=Stage.LEAD)
@@ -111,6 +117,16 @@ class Trackable(VersionedMixin):
     next_step: Mapped[str | None] = mapped_column(String(200))
     next_step_due: Mapped[dt.date | None] = mapped_column(Date)
     description: Mapped[str | None] = mapped_column(Text)
+    # Two facts of the stage history, kept with each change by _keep_history_facts so that the
+    # funnel and the lists' "opened in" and "got as far as" filters read the record alone (at
+    # a hundred thousand records, reading every history cost more than the rest of a page);
+    # None without history. Not indexed: a year's records, or a stage and the later ones, are
+    # a large share of all, and with an index planners read every match and sorted them for a
+    # page instead of walking the list's order.
+    # The day of the opening row (线索, from no stage): the day the record was opened.
+    opened_on: Mapped[dt.date | None] = mapped_column(Date)
+    # The furthest stage of the main line the history shows (lifecycle.further).
+    furthest_stage: Mapped[Stage | None] = mapped_column(_enum(Stage))
 
     @declared_attr
     def owner_id(cls) -> Mapped[int]:  # noqa: N805
@@ -294,6 +310,27 @@ class StageChange(Base):
 
     recorded_by: Mapped[User | None] = relationship(foreign_keys=[recorded_by_id])
     confirmed_by: Mapped[User | None] = relationship(foreign_keys=[confirmed_by_id])
+
+
+@event.listens_for(Session, "before_flush")
+def _keep_history_facts(session: Session, flush_context: object, instances: object) -> None:
+    """Keep ``opened_on`` and ``furthest_stage`` of each record a new stage change is about."""
+    for change in session.new:
+        if not isinstance(change, StageChange):
+            continue
+        model, record_id = (
+            (Lead, change.lead_id) if change.lead_id is not None else (Project, change.project_id)
+        )
+        record = session.get(model, record_id) if record_id is not None else None
+        if record is None:
+            continue
+        furthest = further(record.furthest_stage, change.to_stage)
+        if furthest is not record.furthest_stage:
+            record.furthest_stage = furthest
+        if is_opening(change.from_stage, change.to_stage) and (
+            record.opened_on is None or change.effective_on < record.opened_on
+        ):
+            record.opened_on = change.effective_on
 
 
 class ProposalStatus(enum.StrEnum):

@@ -318,19 +318,10 @@ def event_condition(
     start: dt.date | None,
     end: dt.date | None,
 ) -> ColumnElement[bool]:
-    """Records whose *event* happened between *start* and *end* (inclusive)."""
-    if event is Stage.LEAD:
-        # The opening rows of the range, found through the (to_stage, effective_on) index.
-        subject = subject_column(model)
-        return model.id.in_(
-            select(subject).where(
-                StageChange.to_stage == Stage.LEAD,
-                StageChange.from_stage.is_(None),
-                subject.is_not(None),
-                in_range(StageChange.effective_on, start, end),
-            )
-        )
-    return in_range(getattr(model, MILESTONE_FIELDS[event]), start, end)
+    """Records whose *event* happened between *start* and *end* (inclusive): a milestone's date,
+    or for 线索 the day the record was opened (its stored ``opened_on``)."""
+    field = "opened_on" if event is Stage.LEAD else MILESTONE_FIELDS[event]
+    return in_range(getattr(model, field), start, end)
 
 
 def reached_stages(stage: Stage) -> tuple[Stage, ...]:
@@ -340,7 +331,10 @@ def reached_stages(stage: Stage) -> tuple[Stage, ...]:
 
 
 def reached_condition(model: type[Lead] | type[Project], stage: Stage) -> ColumnElement[bool]:
-    """Records whose history shows they got as far as *stage* (see :func:`reached_stages`)."""
+    """Records whose history shows they got as far as *stage* (see :func:`reached_stages`): on
+    the main line, the stored furthest stage; a side exit, by the history itself."""
+    if stage in MAIN_LINE:
+        return model.furthest_stage.in_(reached_stages(stage))
     return (
         select(StageChange.id)
         .where(subject_column(model) == model.id, StageChange.to_stage.in_(reached_stages(stage)))

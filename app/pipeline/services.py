@@ -154,6 +154,9 @@ def create_lead(
         description=_check_text(description, "description", MAX_TEXT),
         stage=Stage.LEAD,
         stage_since=started_on,
+        # What its opening row, written below, shows (the session hook finds them kept).
+        opened_on=started_on,
+        furthest_stage=Stage.LEAD,
     )
     session.add(lead)
     session.flush()
@@ -263,6 +266,9 @@ def create_project(
         description=_check_text(description, "description", MAX_TEXT),
         stage=Stage.LEAD,
         stage_since=started_on,
+        # What its opening row, written below, shows (the session hook finds them kept).
+        opened_on=started_on,
+        furthest_stage=Stage.LEAD,
         **_planned_dates(planned or {}),
     )
     session.add(project)

@@ -352,30 +352,25 @@ def reached(
     """For each stage of the main line, the records of *base* that got as far as it (the lists'
     ``reached`` filter: the history shows the stage or a later one), in one statement.
 
-    "Got as far as stage k" is "furthest stage of the main line at least k": one look at each
-    record's history gives its furthest stage, and the counts per stage are sums from the far
-    end (where a condition per stage would read every record's history once per stage).
+    "Got as far as stage k" is "furthest stage of the main line at least k": the records are
+    counted by their stored ``furthest_stage`` and the counts per stage are sums from the far
+    end (where a condition per stage would read the records once per stage).
     """
     amount = amount_column(model)
-    rank = case({stage: i for i, stage in enumerate(MAIN_LINE)}, value=StageChange.to_stage)
-    furthest = (
-        select(func.max(rank))
-        .where(subject_column(model) == model.id)
-        .correlate(model)
-        .scalar_subquery()
-    )
     rows = (
-        visibility.visible(select(amount.label("amount"), furthest.label("furthest")), user, model)
+        visibility.visible(
+            select(amount.label("amount"), model.furthest_stage.label("furthest")), user, model
+        )
         .select_from(model)
         .where(*conditions(model, base, thresholds, today))
         .subquery()
     )
     per_rank = dict.fromkeys(range(len(MAIN_LINE)), (0, ZERO))
-    for index, count, total in session.execute(
+    for furthest, count, total in session.execute(
         select(rows.c.furthest, func.count(), func.sum(rows.c.amount)).group_by(rows.c.furthest)
     ):
-        if index is not None:
-            per_rank[int(index)] = (count, _decimal(total))
+        if furthest is not None:
+            per_rank[MAIN_LINE.index(furthest)] = (count, _decimal(total))
     result: dict[Stage, Tally] = {}
     count, total = 0, ZERO
     for index in reversed(range(len(MAIN_LINE))):
