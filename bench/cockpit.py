@@ -52,7 +52,7 @@ def page_floor(
     on the plain driver): the floor of the whole page. *tiers* are the tier floors in yuan
     (``yi``, ``major``, ``big``). Parameters are ``:name``; dates are ISO strings."""
     from app.cockpit.services import BIG_PROJECTS_SHOWN, LEAD_STAGES, PROJECT_STAGES
-    from app.pipeline.lifecycle import ACTIVE, MAIN_LINE, MAX_DAYS_IN_STAGE
+    from app.pipeline.lifecycle import ACTIVE, MAX_DAYS_IN_STAGE
     from app.pipeline.queries import stale_before
 
     p: dict[str, Any] = {"a": start.isoformat(), "b": end.isoformat()}
@@ -106,15 +106,11 @@ def page_floor(
         )
         return f"SELECT park_id, stage, {figures} FROM {table} GROUP BY park_id, stage"
 
-    # 5. The funnel: leads opened in the period, by the furthest stage their history reached.
-    rank = " ".join(f"WHEN '{stage.value}' THEN {i}" for i, stage in enumerate(MAIN_LINE))
+    # 5. The funnel: leads opened in the period, by the furthest stage they got to (both facts
+    # stored on the lead).
     funnel = (
-        "SELECT furthest, COUNT(*), SUM(amount) FROM ("
-        f"SELECT l.estimated_investment AS amount, (SELECT MAX(CASE sc.to_stage {rank} END) "
-        "FROM stage_change sc WHERE sc.lead_id = l.id) AS furthest FROM lead l "
-        "WHERE l.id IN (SELECT lead_id FROM stage_change WHERE to_stage = 'lead' "
-        "AND from_stage IS NULL AND lead_id IS NOT NULL AND effective_on BETWEEN :a AND :b)"
-        ") AS cohort GROUP BY furthest"
+        "SELECT furthest_stage, COUNT(*), SUM(estimated_investment) FROM lead "
+        "WHERE opened_on BETWEEN :a AND :b GROUP BY furthest_stage"
     )
     # 6, 7. Days in each stage for the stays that ended in the period, as a histogram.
     days = (

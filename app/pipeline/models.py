@@ -280,15 +280,6 @@ class StageChange(Base):
             "project_id",
             "from_since",
         ),
-        # Records opened in a period (to_stage 线索, no from_stage), read from the index alone.
-        Index(
-            "ix_stage_change_to_stage",
-            "to_stage",
-            "effective_on",
-            "from_stage",
-            "lead_id",
-            "project_id",
-        ),
         # The digest's back-dated moves recorded in a week.
         Index("ix_stage_change_recorded_at", "recorded_at"),
     )

@@ -7,7 +7,9 @@ Create Date: 2026-11-27 18:00:00.000000
 The cockpit's funnel and the lists' "opened in" and "got as far as" filters read every
 record's stage history; the columns hold the answers (the opening row's day, and
 app.pipeline.lifecycle.further over the history), kept by a session hook and by the bulk import.
-Existing records are filled from their history here.
+Existing records are filled from their history here. The covering index that found the
+opening rows of a period has no reader left and is dropped (every history row written paid for
+it).
 """
 import sqlalchemy as sa
 from alembic import op
@@ -48,9 +50,13 @@ def upgrade():
             batch_op.add_column(sa.Column('opened_on', sa.Date(), nullable=True))
             batch_op.add_column(sa.Column('furthest_stage', sa.Enum(*STAGES, name='stage', native_enum=False, length=20), nullable=True))
         _fill(table, subject)
+    with op.batch_alter_table('stage_change', schema=None) as batch_op:
+        batch_op.drop_index('ix_stage_change_to_stage')
 
 
 def downgrade():
+    with op.batch_alter_table('stage_change', schema=None) as batch_op:
+        batch_op.create_index('ix_stage_change_to_stage', ['to_stage', 'effective_on', 'from_stage', 'lead_id', 'project_id'], unique=False)
     for table in ('project', 'lead'):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_column('furthest_stage')

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import create_engine, func, make_url, select, text
 from sqlalchemy.pool import NullPool
 
+from app.pipeline.lifecycle import MAIN_LINE
 from bench import cockpit, generate, ledger_import, load, run
 
 
@@ -41,6 +42,19 @@ def test_generate_and_measure_a_tiny_district(tmp_path: Path) -> None:
             )
         )
         assert stages == 0
+        # The history's facts stored on each record: the opening day, the furthest stage.
+        rank = " ".join(f"WHEN '{s.value}' THEN {i}" for i, s in enumerate(MAIN_LINE))
+        for table, subject in (("lead", "lead_id"), ("project", "project_id")):
+            history = f"FROM stage_change WHERE {subject} = {table}.id"
+            differ = conn.scalar(
+                text(
+                    f"SELECT count(*) FROM {table} WHERE opened_on IS NOT (SELECT min(effective_on)"  # noqa: S608
+                    f" {history} AND from_stage IS NULL AND to_stage = 'lead') OR furthest_stage"
+                    f" IS NOT (SELECT to_stage {history} AND (CASE to_stage {rank} END) IS NOT"
+                    f" NULL ORDER BY CASE to_stage {rank} END DESC LIMIT 1)"
+                )
+            )
+            assert differ == 0, table
         assert conn.scalar(select(func.count()).select_from(text("stage_change"))) > 400
     engine.dispose()
 
