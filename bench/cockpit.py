@@ -291,7 +291,9 @@ def main(argv: list[str] | None = None) -> None:
     print(text)
     args.output.mkdir(parents=True, exist_ok=True)
     suffix = "sqlite" if args.database_url.startswith("sqlite") else "postgresql"
-    (args.output / f"cockpit-{today.isoformat()}-{suffix}.md").write_text(text, encoding="utf-8")
+    (args.output / f"cockpit-{dt.date.today().isoformat()}-{suffix}.md").write_text(
+        text, encoding="utf-8"
+    )
 
 
 if __name__ == "__main__":

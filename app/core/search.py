@@ -5,13 +5,15 @@ answer: at a hundred thousand records every search read every name. The table ``
 holds, for every searchable name, each pair of neighbouring characters it contains (after
 ``str.casefold``): "芯片公司" gives 芯片, 片公, 公司. A word of two characters or more can only be
 in names holding all of its pairs, so :func:`contains` first takes the records holding the
-word's rarest pairs (:data:`RAREST`, counted through the index in the same statement), then keeps
-those whose name really matches the ``LIKE``. Pairs, not the trigrams PostgreSQL's ``pg_trgm``
-indexes, because two characters are a whole word in Chinese (芯片, 氢能).
+word's rarest pairs (:data:`RAREST`, counted through the index in the same statement, or chosen
+once per request by :class:`Word`), then keeps those whose name really matches the ``LIKE``.
+Pairs, not the trigrams PostgreSQL's ``pg_trgm`` indexes, because two characters are a whole
+word in Chinese (芯片, 氢能).
 
-The pairs only ever narrow the candidates; the ``LIKE`` decides, so the result is exactly the
-``LIKE``'s on either database (a stale pair left by a rename only adds a candidate the ``LIKE``
-drops). A missing pair would lose a match, so every write of a name adds its pairs:
+The pairs narrow the candidates and the ``LIKE`` decides, so the result is exactly the
+``LIKE``'s on either database; a word of two Chinese characters is its own pair
+(:func:`is_its_own_pair`), and holding the pair decides. So the pairs must be exact: every
+write of a name adds its pairs and a rename removes the old ones:
 
 - models name their searchable column with ``__search__ = (kind, "column")`` (*kind*: a small
   integer, one per model, stored on each pair) and a session hook keeps the pairs of every

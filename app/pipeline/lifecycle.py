@@ -90,22 +90,6 @@ MAIN_LINE: tuple[Stage, ...] = (
     Stage.FULL_PRODUCTION,
 )
 SIDE_EXITS: tuple[Stage, ...] = (Stage.ON_HOLD, Stage.DROPPED)
-
-
-def is_opening(from_stage: Stage | None, to_stage: Stage) -> bool:
-    """Whether a stage change opens its record: into 线索 from no stage (its day is the day
-    the record was opened)."""
-    return from_stage is None and to_stage is Stage.LEAD
-
-
-def further(furthest: Stage | None, entered: Stage) -> Stage | None:
-    """The furthest stage of the main line a record got to, after it entered *entered*: a
-    record's ``furthest_stage`` is this folded over its history (side exits leave it)."""
-    if not entered.is_main:
-        return furthest
-    return entered if furthest is None or entered.rank > furthest.rank else furthest
-
-
 ALL_STAGES: tuple[Stage, ...] = MAIN_LINE + SIDE_EXITS
 TERMINAL: frozenset[Stage] = frozenset({Stage.FULL_PRODUCTION, Stage.DROPPED})
 # Stages whose record is still being worked on (counted as "active" and checked for staleness).
@@ -128,6 +112,20 @@ MAX_DAYS_IN_STAGE: dict[Stage, int] = {
     Stage.CONSTRUCTION: 540,
     Stage.PRODUCTION: 720,
 }
+
+
+def is_opening(from_stage: Stage | None, to_stage: Stage) -> bool:
+    """Whether a stage change opens its record: into 线索 from no stage (its day is the day
+    the record was opened)."""
+    return from_stage is None and to_stage is Stage.LEAD
+
+
+def further(furthest: Stage | None, entered: Stage) -> Stage | None:
+    """The furthest stage of the main line a record got to, after it entered *entered*: a
+    record's ``furthest_stage`` is this folded over its history (side exits leave it)."""
+    if not entered.is_main:
+        return furthest
+    return entered if furthest is None or entered.rank > furthest.rank else furthest
 
 
 class TransitionError(ValueError):
