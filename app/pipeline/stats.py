@@ -370,7 +370,7 @@ def reached(
         select(rows.c.furthest, func.count(), func.sum(rows.c.amount)).group_by(rows.c.furthest)
     ):
         if furthest is not None:
-            per_rank[MAIN_LINE.index(furthest)] = (count, _decimal(total))
+            per_rank[furthest.rank] = (count, _decimal(total))
     result: dict[Stage, Tally] = {}
     count, total = 0, ZERO
     for index in reversed(range(len(MAIN_LINE))):
