@@ -84,23 +84,31 @@ def scratch_database(app: Flask, tmp_path: Path) -> Iterator[str]:
         server.dispose()
 
 
-def test_downgrade_to_base_and_upgrade_again(app: Flask, tmp_path: Path) -> None:
-    """Every migration's downgrade works, and the schema rebuilt afterwards is still right."""
+@contextmanager
+def migrated_scratch(app: Flask, tmp_path: Path, revision: str = "head") -> Iterator[None]:
+    """Inside an app context on a scratch database migrated to *revision* (its engine disposed
+    afterwards, so the database can be dropped)."""
     with scratch_database(app, tmp_path) as url:
         scratch = create_app("testing", SQLALCHEMY_DATABASE_URI=url, MIGRATIONS_DIR=MIGRATIONS)
         with scratch.app_context():
             try:
-                upgrade(directory=MIGRATIONS)
-                tables = set(inspect(db.engine).get_table_names())
-                assert set(db.metadata.tables) <= tables
-
-                downgrade(directory=MIGRATIONS, revision="base")
-                left = set(inspect(db.engine).get_table_names()) - {"alembic_version"}
-                assert left == set(), f"tables left after downgrade to base: {sorted(left)}"
-
-                upgrade(directory=MIGRATIONS)
-                with db.engine.connect() as connection:
-                    differences = schema_differences(connection)
-                assert list(map(describe, differences)) == []
+                upgrade(directory=MIGRATIONS, revision=revision)
+                yield
             finally:
                 db.engine.dispose()
+
+
+def test_downgrade_to_base_and_upgrade_again(app: Flask, tmp_path: Path) -> None:
+    """Every migration's downgrade works, and the schema rebuilt afterwards is still right."""
+    with migrated_scratch(app, tmp_path):
+        tables = set(inspect(db.engine).get_table_names())
+        assert set(db.metadata.tables) <= tables
+
+        downgrade(directory=MIGRATIONS, revision="base")
+        left = set(inspect(db.engine).get_table_names()) - {"alembic_version"}
+        assert left == set(), f"tables left after downgrade to base: {sorted(left)}"
+
+        upgrade(directory=MIGRATIONS)
+        with db.engine.connect() as connection:
+            differences = schema_differences(connection)
+        assert list(map(describe, differences)) == []

@@ -11,14 +11,13 @@ from flask import Flask
 from flask_migrate import upgrade
 from sqlalchemy import select, text
 
-from app import create_app
 from app.core import search
 from app.core.search import NameGram, grams
 from app.enterprises.models import Enterprise
 from app.extensions import db
 from app.pipeline.models import Lead, Project
 from tests.factories import EnterpriseFactory, LeadFactory, ProjectFactory
-from tests.test_migrations import MIGRATIONS, scratch_database
+from tests.test_migrations import MIGRATIONS, migrated_scratch
 
 
 def stored(session: Any, model: Any, record_id: int) -> set[str]:
@@ -189,23 +188,17 @@ def test_rebuild_writes_the_pairs_the_hook_writes(session: Any, world: Any) -> N
 
 
 def test_the_migration_fills_the_pairs_of_existing_names(app: Flask, tmp_path: Path) -> None:
-    with scratch_database(app, tmp_path) as url:
-        scratch = create_app("testing", SQLALCHEMY_DATABASE_URI=url, MIGRATIONS_DIR=MIGRATIONS)
-        with scratch.app_context():
-            try:
-                upgrade(directory=MIGRATIONS, revision="29d2d5146ee9")
-                with db.engine.begin() as connection:
-                    connection.execute(
-                        text(
-                            "INSERT INTO enterprise (name, name_key, is_global500, is_china500,"
-                            " is_listed, version, created_at, updated_at)"
-                            " VALUES ('示例科技', '示例', false, false, false, 1,"
-                            " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
-                        )
-                    )
-                upgrade(directory=MIGRATIONS)
-                with db.engine.connect() as connection:
-                    rows = connection.execute(text("SELECT kind, gram FROM name_gram")).all()
-                assert sorted(rows) == sorted((1, gram) for gram in grams("示例科技"))
-            finally:
-                db.engine.dispose()
+    with migrated_scratch(app, tmp_path, revision="29d2d5146ee9"):
+        with db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO enterprise (name, name_key, is_global500, is_china500,"
+                    " is_listed, version, created_at, updated_at)"
+                    " VALUES ('示例科技', '示例', false, false, false, 1,"
+                    " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                )
+            )
+        upgrade(directory=MIGRATIONS)
+        with db.engine.connect() as connection:
+            rows = connection.execute(text("SELECT kind, gram FROM name_gram")).all()
+        assert sorted(rows) == sorted((1, gram) for gram in grams("示例科技"))

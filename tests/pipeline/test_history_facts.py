@@ -15,7 +15,6 @@ from flask import Flask
 from flask_migrate import upgrade
 from sqlalchemy import insert, select, text
 
-from app import create_app
 from app.auth.models import User
 from app.core.timeutil import today_local
 from app.enterprises.models import Enterprise
@@ -25,7 +24,7 @@ from app.pipeline import queries, services
 from app.pipeline.lifecycle import MAIN_LINE, Move, Stage, further
 from app.pipeline.models import Lead, Project, StageChange
 from tests.factories import EnterpriseFactory, LeadFactory, ProjectFactory
-from tests.test_migrations import MIGRATIONS, scratch_database
+from tests.test_migrations import MIGRATIONS, migrated_scratch
 
 TODAY = today_local()
 S = Stage
@@ -147,26 +146,20 @@ def test_the_filter_selects_what_the_history_shows(session: Any, world: Any, mod
 
 
 def test_the_migration_fills_it_from_the_history(app: Flask, tmp_path: Path) -> None:
-    with scratch_database(app, tmp_path) as url:
-        scratch = create_app("testing", SQLALCHEMY_DATABASE_URI=url, MIGRATIONS_DIR=MIGRATIONS)
-        with scratch.app_context():
-            try:
-                upgrade(directory=MIGRATIONS, revision="b5d1f0c2a8e4")
-                with db.engine.begin() as connection:
-                    _one_lead_with_history(connection, [S.LEAD, S.SIGNED, S.ON_HOLD])
-                    _one_lead_with_history(connection, [])
-                upgrade(directory=MIGRATIONS)
-                with db.engine.connect() as connection:
-                    rows = connection.execute(
-                        text("SELECT opened_on, furthest_stage FROM lead ORDER BY id")
-                    ).all()
-                # Dates as text: SQLite returns them so to a plain SELECT.
-                assert [(str(on) if on else None, stage) for on, stage in rows] == [
-                    ("2026-01-01", "signed"),
-                    (None, None),
-                ]
-            finally:
-                db.engine.dispose()
+    with migrated_scratch(app, tmp_path, revision="b5d1f0c2a8e4"):
+        with db.engine.begin() as connection:
+            _one_lead_with_history(connection, [S.LEAD, S.SIGNED, S.ON_HOLD])
+            _one_lead_with_history(connection, [])
+        upgrade(directory=MIGRATIONS)
+        with db.engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT opened_on, furthest_stage FROM lead ORDER BY id")
+            ).all()
+        # Dates as text: SQLite returns them so to a plain SELECT.
+        assert [(str(on) if on else None, stage) for on, stage in rows] == [
+            ("2026-01-01", "signed"),
+            (None, None),
+        ]
 
 
 _serial = itertools.count(1)
