@@ -55,6 +55,9 @@ class Config:
     # A search for a common word counts its matches up to this many: beyond it the list says
     # "more than" (a narrower word finds the record sooner than an exact count would help).
     SEARCH_COUNT_LIMIT = int(os.environ.get("SEARCH_COUNT_LIMIT", "1000"))
+    # The cockpit's figure sets are read on this many connections side by side (1: one after
+    # another on the request's own); see app/core/reads.py.
+    PARALLEL_READS = int(os.environ.get("PARALLEL_READS", "2"))
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -52,11 +52,8 @@ def page_floor(
     on the plain driver): the floor of the whole page. *tiers* are the tier floors in yuan
     (``yi``, ``major``, ``big``). Parameters are ``:name``; dates are ISO strings."""
     from app.cockpit.services import BIG_PROJECTS_SHOWN, LEAD_STAGES, PROJECT_STAGES
-    from app.pipeline.lifecycle import ACTIVE, MAX_DAYS_IN_STAGE
-    from app.pipeline.queries import stale_before
 
-    p: dict[str, Any] = {"a": start.isoformat(), "b": end.isoformat()}
-    p["stale"] = stale_before(today).isoformat()
+    p: dict[str, Any] = {"a": start.isoformat(), "b": end.isoformat(), "today": today.isoformat()}
     p.update({f"t_{tier}": floor for tier, floor in tiers.items()})
     events = ("signed_on", "construction_on", "production_on")
 
@@ -84,18 +81,10 @@ def page_floor(
         f"FROM project WHERE {column} BETWEEN :a AND :b GROUP BY park_id, 3"
         for column in events
     )
-    # 3, 4. Records as they stand: stalled, too long in their stage, tiers; per park and stage.
-    stale = f"stage IN ({quoted(ACTIVE)}) AND (last_contact_on IS NULL OR last_contact_on < :stale)"
-    too_long = " OR ".join(
-        f"(stage = '{stage.value}' AND stage_since < :since_{stage.value})"
-        for stage in MAX_DAYS_IN_STAGE
-    )
-    p.update(
-        {
-            f"since_{stage.value}": (today - dt.timedelta(days=days)).isoformat()
-            for stage, days in MAX_DAYS_IN_STAGE.items()
-        }
-    )
+    # 3, 4. Records as they stand: stalled, too long in their stage, tiers; per park and stage
+    # (the first day of each flag is a generated column of the record).
+    stale = "stale_on <= :today"
+    too_long = "too_long_on <= :today"
 
     def standing(table: str, amount: str, with_tiers: bool) -> str:
         conds = [stale, too_long]

@@ -278,7 +278,7 @@ class Generator:
         return steps, held_from
 
     def records(self) -> None:
-        from app.pipeline.lifecycle import Stage, further
+        from app.pipeline.lifecycle import Stage, further, standing_days
         from app.pipeline.models import ContactLog, Lead, Project, StageChange
 
         n = self.n_records
@@ -342,6 +342,7 @@ class Generator:
                 "chain_link_id": link,
                 "enterprise_id": enterprise,
                 **dates,
+                **standing_days(stage, steps[-1][2], days[-1] if days else None),
                 **self.stamp(),
                 # Opened on its first day; last touched at its latest contact or move.
                 "created_at": self._moment(first),

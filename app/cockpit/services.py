@@ -15,12 +15,14 @@ from decimal import Decimal
 from typing import Any
 
 import cachetools
-from sqlalchemy import func, select
+from sqlalchemy import select, union_all
 from sqlalchemy.orm import Session, joinedload, selectinload
+from werkzeug.local import LocalProxy
 
 from app.auth.models import Role, User
 from app.core.exceptions import UserError
 from app.core.i18n import gettext as _
+from app.core.reads import run_reads
 from app.parks.models import Chain, ChainLink, Park
 from app.pipeline import visibility
 from app.pipeline.flags import Thresholds
@@ -367,50 +369,62 @@ def cockpit_figures(
     funnel_model: type[Lead] | type[Project],
 ) -> Figures:
     """The figure sets of a cockpit (a dozen aggregates over every record), computed once per
-    state of the data and shared by every view with the same :func:`_figures_key`."""
+    state of the data and shared by every view with the same :func:`_figures_key`.
+
+    The sets are independent reads; :func:`~app.core.reads.run_reads` runs them side by side on
+    ``PARALLEL_READS`` connections, the longest first."""
     base = scope.base
-    # Projects signed, started and producing in the period, per tier and park; and per month.
-    grouped = milestones(
-        session, user, base, scope.start, scope.end, thresholds, today, group_by=("park",)
-    )
-    grouped_months = monthly(
-        session, user, base, scope.start, scope.end, thresholds, today, group_by=("park",)
-    )
-    # One pass over each table as records stand now, by park and stage: projects of
-    # 1亿元+, 5亿元+ and 50亿元+, and stalled records.
+    # The readers' threads have no request: they get the user object itself (not Flask-Login's
+    # proxy of the request's user), with his parks loaded here rather than on their threads.
+    if isinstance(user, LocalProxy):
+        user = user._get_current_object()
+    visibility.sight(user)
+    # As records stand now, per park and stage: projects of 1亿元+, 5亿元+ and 50亿元+, and
+    # stalled records (one pass over each table).
     now_cells: dict[Any, dict[str, Any]] = {flag: {flag: True} for flag in STALLED_FLAGS}
-    by_stage = {
-        model: tally(
-            session,
-            user,
-            model,
-            base,
-            thresholds,
-            today,
-            group_by=("park", "stage"),
-            cells={
-                **now_cells,
-                **({t: {"tier": t} for t in REPORT_TIERS} if model is Project else {}),
-            },
-        )
-        for model in (Project, Lead)
-    }
+    tier_cells = {tier: {"tier": tier} for tier in REPORT_TIERS}
     # The funnel: records opened in the period and how far they got.
     cohort = base.but(event=Stage.LEAD, date_from=scope.start, date_to=scope.end)
-    how_far = reached(session, user, funnel_model, cohort, thresholds, today)
-    # Median days in each stage, for stays that ended in the period.
-    lead_medians = median_days_in_stage(
-        session, user, Lead, base, thresholds, today, scope.start, scope.end, LEAD_STAGES
-    )
-    project_medians = median_days_in_stage(
-        session, user, Project, base, thresholds, today, scope.start, scope.end, PROJECT_STAGES
-    )
     big_filters = base.but(tier="big")
-    big_total = tally(session, user, Project, big_filters, thresholds, today).get(
-        (), Tally("projects", big_filters)
+
+    def now(model: type[Lead] | type[Project], cells: dict[Any, dict[str, Any]]) -> Any:
+        return lambda s: tally(
+            s, user, model, base, thresholds, today, group_by=("park", "stage"), cells=cells
+        )
+
+    def stays(model: type[Lead] | type[Project], stages: tuple[Stage, ...]) -> Any:
+        # Median days in each stage, for stays that ended in the period.
+        return lambda s: median_days_in_stage(
+            s, user, model, base, thresholds, today, scope.start, scope.end, stages
+        )
+
+    found = run_reads(
+        session,
+        {
+            Project: now(Project, {**now_cells, **tier_cells}),
+            Lead: now(Lead, now_cells),
+            "lead_medians": stays(Lead, LEAD_STAGES),
+            # Projects signed, started and producing in the period, per tier and park; and
+            # per month.
+            "milestones": lambda s: milestones(
+                s, user, base, scope.start, scope.end, thresholds, today, group_by=("park",)
+            ),
+            "monthly": lambda s: monthly(
+                s, user, base, scope.start, scope.end, thresholds, today, group_by=("park",)
+            ),
+            "how_far": lambda s: reached(s, user, funnel_model, cohort, thresholds, today),
+            "project_medians": stays(Project, PROJECT_STAGES),
+            "big_total": lambda s: tally(s, user, Project, big_filters, thresholds, today),
+        },
     )
     return Figures(
-        grouped, grouped_months, by_stage, how_far, lead_medians, project_medians, big_total
+        found["milestones"],
+        found["monthly"],
+        {Project: found[Project], Lead: found[Lead]},
+        found["how_far"],
+        found["lead_medians"],
+        found["project_medians"],
+        found["big_total"].get((), Tally("projects", big_filters)),
     )
 
 
@@ -506,32 +520,43 @@ def _load_link_records(
     thresholds: Thresholds,
     today: dt.date,
 ) -> None:
-    """The largest projects and open leads of each link (two statements, ranked in SQL)."""
+    """The largest projects and open leads of each link, largest first (newest first among
+    equal amounts), one statement per kind.
+
+    Per link, the largest known amounts and the newest records without one are each a short
+    read of the index on (link, amount, id) in its own order, as the park board reads its
+    columns. Ranking every record of the chain with a window function read and sorted all of
+    them, and PostgreSQL, unable to tell how few the ranks keep, then scanned the whole table
+    to fetch them.
+    """
     for model in (Project, Lead):
         amount = amount_column(model)
-        stmt = visibility.visible(select(model.id), user, model).where(
-            *conditions(model, base, thresholds, today)
-        )
-        if model is Lead:
-            stmt = stmt.where(model.stage.in_(OPEN_LEAD_STAGES))
-        ranked = stmt.add_columns(
-            func.row_number()
-            .over(
-                partition_by=model.chain_link_id,
-                order_by=(amount.desc().nulls_last(), model.id),
+        shown = visibility.condition(user, model)
+        parts = []
+        for link_id in views:
+            in_link = select(model.id).where(
+                shown, *conditions(model, base.but(link_id=link_id), thresholds, today)
             )
-            .label("rank")
-        ).subquery()
+            if model is Lead:
+                in_link = in_link.where(model.stage.in_(OPEN_LEAD_STAGES))
+            known = in_link.where(amount.is_not(None)).order_by(amount.desc(), model.id.desc())
+            unknown = in_link.where(amount.is_(None)).order_by(model.id.desc())
+            for part in (known, unknown):
+                parts.append(select(part.limit(CARDS_PER_LINK).subquery().c.id))
+        if not parts:
+            return
         records = session.scalars(
             select(model)
-            .where(model.id.in_(select(ranked.c.id).where(ranked.c.rank <= CARDS_PER_LINK)))
+            .where(model.id.in_(union_all(*parts)))
             .options(joinedload(model.enterprise))
-            .order_by(amount.desc().nulls_last(), model.id)
+            .order_by(amount.desc().nulls_last(), model.id.desc())
         ).all()
+        kept: dict[int, int] = {}
         for record in records:
             view = views.get(record.chain_link_id)
-            if view is None:
+            if view is None or kept.get(view.link.id, 0) >= CARDS_PER_LINK:
                 continue
+            kept[view.link.id] = kept.get(view.link.id, 0) + 1
             if isinstance(record, Project):
                 view.projects.append(record)
             else:

@@ -8,7 +8,7 @@ from werkzeug.datastructures import MultiDict
 
 from app.auth.decorators import roles_required
 from app.auth.models import Role
-from app.cockpit.charts import chain_chart, cockpit_charts, list_url
+from app.cockpit.charts import chain_chart, cockpit_charts, list_url, tally_title
 from app.cockpit.services import (
     COCKPIT_ROLES,
     CockpitError,
@@ -27,6 +27,7 @@ from app.targets.services import describe
 bp = Blueprint("cockpit", __name__, url_prefix="/cockpit")
 
 bp.add_app_template_global(list_url, "list_url")
+bp.add_app_template_global(tally_title, "tally_title")
 
 cockpit_users = roles_required(*COCKPIT_ROLES)
 

@@ -73,10 +73,9 @@ from app.enterprises.models import Enterprise
 from app.parks.models import Park
 from app.pipeline import visibility
 from app.pipeline.flags import TIERS, Thresholds, load_thresholds
-from app.pipeline.lifecycle import ACTIVE, ALL_STAGES, MAX_DAYS_IN_STAGE, Stage
+from app.pipeline.lifecycle import ACTIVE, ALL_STAGES, MAX_DAYS_IN_STAGE, STALE_DAYS, Stage
 from app.pipeline.models import Lead, Project, StageChange
 from app.pipeline.queries import (
-    STALE_DAYS,
     amount_column,
     is_stale,
     stale_condition,

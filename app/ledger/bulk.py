@@ -49,6 +49,7 @@ from app.pipeline.lifecycle import (
     further,
     needs_confirmation,
     plan_move,
+    standing_days,
 )
 from app.pipeline.models import (
     Lead,
@@ -431,7 +432,7 @@ class _Record:
             description=_text(data["note"]) if moves_lead else None,
             **after,
         )
-        return values
+        return _with_standing_days(values)
 
     def project_values(self) -> dict[str, Any]:
         data = self.data
@@ -451,7 +452,7 @@ class _Record:
             description=_text(data["note"]),
             **after,
         )
-        return values
+        return _with_standing_days(values)
 
     def rows(self, history: list, proposals: list, audit: list) -> None:
         """Append this row's history, proposal and audit rows, as the services order them."""
@@ -535,6 +536,12 @@ def _history(
         "reason": None,
         "note": None,
     }
+
+
+def _with_standing_days(values: dict[str, Any]) -> dict[str, Any]:
+    """*values* of a record with the stale and too-long days the session hook would keep."""
+    values.update(standing_days(values["stage"], values["stage_since"], values["last_contact_on"]))
+    return values
 
 
 def _text(value: str | None) -> str | None:

@@ -103,6 +103,8 @@ MILESTONE_FIELDS: dict[Stage, str] = {
 }
 # A move into one of these stages by an officer waits for a park manager's confirmation.
 NEEDS_CONFIRMATION: frozenset[Stage] = frozenset(MILESTONE_FIELDS) | {Stage.DROPPED}
+# An active record with no contact for this many days is stale (久未跟进).
+STALE_DAYS = 30
 # How long a record may sit in a stage before it counts as stalled (days).
 MAX_DAYS_IN_STAGE: dict[Stage, int] = {
     Stage.LEAD: 60,
@@ -112,6 +114,37 @@ MAX_DAYS_IN_STAGE: dict[Stage, int] = {
     Stage.CONSTRUCTION: 540,
     Stage.PRODUCTION: 720,
 }
+
+
+# The stale day of an active record never contacted: it is stale from the start.
+NEVER_CONTACTED_STALE_ON = dt.date.min
+
+
+def stale_on(stage: Stage, last_contact_on: dt.date | None) -> dt.date | None:
+    """The first day a record in *stage* last contacted on *last_contact_on* counts as stale
+    (STALE_DAYS days without contact while active); None in a stage that is never stale."""
+    if stage not in ACTIVE:
+        return None
+    if last_contact_on is None:
+        return NEVER_CONTACTED_STALE_ON
+    return last_contact_on + dt.timedelta(days=STALE_DAYS + 1)
+
+
+def too_long_on(stage: Stage, stage_since: dt.date) -> dt.date | None:
+    """The first day a record in *stage* since *stage_since* has been there longer than the
+    stage allows; None in a stage without a limit."""
+    limit = MAX_DAYS_IN_STAGE.get(stage)
+    return None if limit is None else stage_since + dt.timedelta(days=limit + 1)
+
+
+def standing_days(
+    stage: Stage, stage_since: dt.date, last_contact_on: dt.date | None
+) -> dict[str, dt.date | None]:
+    """A record's stored ``stale_on`` and ``too_long_on``, from the columns they depend on."""
+    return {
+        "stale_on": stale_on(stage, last_contact_on),
+        "too_long_on": too_long_on(stage, stage_since),
+    }
 
 
 def is_opening(from_stage: Stage | None, to_stage: Stage) -> bool:

@@ -15,6 +15,8 @@ from sqlalchemy import (
     String,
     Text,
     event,
+    inspect,
+    text,
 )
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, relationship
 
@@ -23,7 +25,7 @@ from app.core.db import Base, Money, UTCDateTime, VersionedMixin, intpk, utcnow
 from app.core.i18n import lazy_gettext as _l
 from app.enterprises.models import Enterprise
 from app.parks.models import ChainLink, Park
-from app.pipeline.lifecycle import Stage, further, is_opening
+from app.pipeline.lifecycle import Stage, further, is_opening, standing_days
 
 
 def _enum(cls: type[enum.Enum], length: int = 20) -> Enum:
@@ -94,13 +96,21 @@ class Trackable(VersionedMixin):
     __audited__ = True
     # Kept up to date by logging contacts; audited through the contact log itself, and not a
     # reason to refuse someone's open edit form.
-    __audit_exclude__ = ("last_contact_on", "opened_on", "furthest_stage")
+    __audit_exclude__ = (
+        "last_contact_on",
+        "opened_on",
+        "furthest_stage",
+        "stale_on",
+        "too_long_on",
+    )
     __unversioned__ = (
         "last_contact_on",
         "next_step",
         "next_step_due",
         "opened_on",
         "furthest_stage",
+        "stale_on",
+        "too_long_on",
     )
 
     id: Mapped[intpk]
@@ -127,6 +137,13 @@ class Trackable(VersionedMixin):
     opened_on: Mapped[dt.date | None] = mapped_column(Date)
     # The furthest stage of the main line the history shows (lifecycle.further).
     furthest_stage: Mapped[Stage | None] = mapped_column(_enum(Stage))
+    # The first day the record counts as stale and as too long in its stage (None: never, in
+    # this stage), lifecycle.stale_on and lifecycle.too_long_on of the stage and its dates, kept
+    # with every change by _keep_standing_days and written by the bulk import. Lists, digests
+    # and the cockpit compare one date with today instead of testing every row's stage against
+    # its day limit; the covering index of the "now" figures holds them.
+    stale_on: Mapped[dt.date | None] = mapped_column(Date)
+    too_long_on: Mapped[dt.date | None] = mapped_column(Date)
 
     @declared_attr
     def owner_id(cls) -> Mapped[int]:  # noqa: N805
@@ -179,13 +196,15 @@ class Lead(Trackable, Base):
             "ix_lead_park_stage",
             "park_id",
             "stage",
-            "last_contact_on",
-            "stage_since",
+            "stale_on",
+            "too_long_on",
             "estimated_investment",
             "chain_link_id",
         ),
         # The park board's largest cards of a stage: a short read in amount order.
         Index("ix_lead_board", "park_id", "stage", "estimated_investment", "id"),
+        # The chain map's largest records of a link: a short read in amount order.
+        Index("ix_lead_link", "chain_link_id", "estimated_investment", "id"),
         Index("ix_lead_enterprise", "enterprise_id"),
         Index("ix_lead_last_contact", "last_contact_on"),
         Index("ix_lead_next_step_due", "next_step_due"),
@@ -222,22 +241,25 @@ class Project(Trackable, Base):
             "ix_project_park_stage",
             "park_id",
             "stage",
-            "last_contact_on",
-            "stage_since",
+            "stale_on",
+            "too_long_on",
             "total_investment",
             "chain_link_id",
         ),
         Index("ix_project_board", "park_id", "stage", "total_investment", "id"),
+        Index("ix_project_link", "chain_link_id", "total_investment", "id"),
         Index("ix_project_lead", "lead_id"),
         Index("ix_project_enterprise_name", "enterprise_id", "name"),
         Index("ix_project_last_contact", "last_contact_on"),
         Index("ix_project_next_step_due", "next_step_due"),
         Index("ix_project_investment", "total_investment"),
         Index("ix_project_updated", "updated_at", "id"),
-        # The cockpit, the targets and the reports count milestones by date.
-        Index("ix_project_signed_on", "signed_on"),
-        Index("ix_project_construction_on", "construction_on"),
-        Index("ix_project_production_on", "production_on"),
+        # The cockpit, the targets and the reports count milestones by date, per park, tier
+        # and chain: the counts read these indexes alone.
+        *(
+            Index(f"ix_project_{column}", column, "park_id", "total_investment", "chain_link_id")
+            for column in ("signed_on", "construction_on", "production_on")
+        ),
     )
 
     lead_id: Mapped[int] = mapped_column(ForeignKey("lead.id"))
@@ -260,6 +282,10 @@ class Project(Trackable, Base):
         return self.name
 
 
+# Moves that end a stay but do not say when it began.
+_WITHOUT_SINCE = "from_since IS NULL AND from_stage IS NOT NULL"
+
+
 class StageChange(Base):
     """One stage move of a lead or a project. Append-only: rows are never changed."""
 
@@ -279,6 +305,18 @@ class StageChange(Base):
             "lead_id",
             "project_id",
             "from_since",
+        ),
+        # Time in stage of the moves written without from_since (none since it exists): an
+        # index of them alone, so that looking for them costs nothing.
+        Index(
+            "ix_stage_change_without_since",
+            "effective_on",
+            "from_stage",
+            "lead_id",
+            "project_id",
+            "from_since",  # a covering index for SQLite's planner, though always NULL
+            sqlite_where=text(_WITHOUT_SINCE),
+            postgresql_where=text(_WITHOUT_SINCE),
         ),
         # The digest's back-dated moves recorded in a week.
         Index("ix_stage_change_recorded_at", "recorded_at"),
@@ -322,6 +360,28 @@ def _keep_history_facts(session: Session, flush_context: object, instances: obje
             record.opened_on is None or change.effective_on < record.opened_on
         ):
             record.opened_on = change.effective_on
+
+
+# What the standing days are computed from: a change of any of them computes them again.
+_STANDING_FROM = ("stage", "stage_since", "last_contact_on")
+
+
+@event.listens_for(Session, "before_flush")
+def _keep_standing_days(session: Session, flush_context: object, instances: object) -> None:
+    """Keep ``stale_on`` and ``too_long_on`` of every new record and of every record whose
+    stage, stage day or last contact changed."""
+    for record in (*session.new, *session.dirty):
+        if not isinstance(record, Trackable):
+            continue
+        if record not in session.new:
+            state = inspect(record)
+            if not any(state.attrs[key].history.has_changes() for key in _STANDING_FROM):
+                continue
+        for key, value in standing_days(
+            record.stage, record.stage_since, record.last_contact_on
+        ).items():
+            if getattr(record, key) != value:
+                setattr(record, key, value)
 
 
 class ProposalStatus(enum.StrEnum):

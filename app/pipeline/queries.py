@@ -7,9 +7,11 @@ many-to-one neighbours, aggregates are computed in SQL, and nothing is loaded pe
 from __future__ import annotations
 
 import datetime as dt
+import string
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Literal
+from urllib.parse import quote_plus
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select, union_all
 from sqlalchemy.orm import Session, aliased, joinedload
@@ -22,13 +24,12 @@ from app.core.timeutil import today_local, week_bounds
 from app.enterprises.credit_code import normalize_credit_code
 from app.enterprises.models import Enterprise
 from app.parks.models import ChainLink
-from app.pipeline import visibility
+from app.pipeline import lifecycle, visibility
 from app.pipeline.flags import TIERS, Thresholds
 from app.pipeline.lifecycle import (
     ACTIVE,
     ALL_STAGES,
     MAIN_LINE,
-    MAX_DAYS_IN_STAGE,
     MILESTONE_FIELDS,
     Stage,
 )
@@ -41,7 +42,8 @@ from app.pipeline.models import (
     StageProposal,
 )
 
-STALE_DAYS = 30
+# The characters of a query value that urlencode leaves as they are.
+_UNQUOTED = frozenset(string.ascii_letters + string.digits + "_.-~")
 
 
 @dataclass
@@ -127,6 +129,17 @@ class ListFilters:
         }
         return {key: value for key, value in args.items() if value is not None}
 
+    def to_query(self) -> str:
+        """:meth:`to_args` as a query string, exactly as ``urlencode(args, doseq=True)`` writes
+        it, sooner: a cockpit page links hundreds of numbers, and most values need no quoting.
+        """
+        parts = []
+        for key, value in self.to_args().items():
+            for item in value if isinstance(value, list) else (value,):
+                text = str(item)
+                parts.append(f"{key}={text if _UNQUOTED.issuperset(text) else quote_plus(text)}")
+        return "&".join(parts)
+
     def but(self, **changes: Any) -> ListFilters:
         """A copy with some filters changed."""
         return replace(self, **changes)
@@ -145,25 +158,16 @@ TRUE_WORDS = ("1", "true", "on")
 DATED_EVENTS: tuple[Stage, ...] = (Stage.LEAD, *MILESTONE_FIELDS)
 
 
-def stale_before(today: dt.date | None = None) -> dt.date:
-    """Return the date before which a last contact makes an active record stale."""
-    return (today or today_local()) - dt.timedelta(days=STALE_DAYS)
-
-
 def is_stale(record: Any, today: dt.date | None = None) -> bool:
     """Return whether an active record has had no contact for STALE_DAYS days (in Python).
     *record*: a lead, a project or a row with their ``stage`` and ``last_contact_on``."""
-    if record.stage not in ACTIVE:
-        return False
-    return record.last_contact_on is None or record.last_contact_on < stale_before(today)
+    day = lifecycle.stale_on(record.stage, record.last_contact_on)
+    return day is not None and day <= (today or today_local())
 
 
 def stale_condition(model: type[Lead] | type[Project], today: dt.date) -> ColumnElement[bool]:
-    """Active records with no contact for STALE_DAYS days (read from the stored date)."""
-    return and_(
-        model.stage.in_(ACTIVE),
-        or_(model.last_contact_on.is_(None), model.last_contact_on < stale_before(today)),
-    )
+    """The SQL twin of :func:`is_stale`: the record's stored stale day has come."""
+    return model.stale_on <= today
 
 
 def amount_column(model: type[Lead] | type[Project]) -> Any:
@@ -478,18 +482,13 @@ class BoardColumn:
 def too_long_in_stage(record: Any, today: dt.date) -> bool:
     """Return whether the record has sat in its stage longer than the stage allows. *record*: a
     lead, a project or a row with their ``stage`` and ``stage_since``."""
-    limit = MAX_DAYS_IN_STAGE.get(record.stage)
-    return limit is not None and (today - record.stage_since).days > limit
+    day = lifecycle.too_long_on(record.stage, record.stage_since)
+    return day is not None and day <= today
 
 
 def too_long_condition(model: type[Lead] | type[Project], today: dt.date) -> ColumnElement[bool]:
-    """The SQL twin of :func:`too_long_in_stage`."""
-    return or_(
-        *(
-            and_(model.stage == stage, model.stage_since < today - dt.timedelta(days=days))
-            for stage, days in MAX_DAYS_IN_STAGE.items()
-        )
-    )
+    """The SQL twin of :func:`too_long_in_stage`: the record's stored too-long day has come."""
+    return model.too_long_on <= today
 
 
 def board(

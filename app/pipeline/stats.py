@@ -442,7 +442,8 @@ def median_days_in_stage(
     )
     stays = union_all(
         moves(StageChange.from_since).where(StageChange.from_since.is_not(None)),
-        moves(entered).where(StageChange.from_since.is_(None)),
+        # The terms of the partial index ix_stage_change_without_since, which holds these rows.
+        moves(entered).where(StageChange.from_since.is_(None), StageChange.from_stage.is_not(None)),
     ).subquery()
     histogram = session.execute(
         select(stays.c.stage, stays.c.days, func.count()).group_by(stays.c.stage, stays.c.days)

@@ -16,7 +16,8 @@ import pytest
 from sqlalchemy import create_engine, func, make_url, select, text
 from sqlalchemy.pool import NullPool
 
-from app.pipeline.lifecycle import MAIN_LINE
+from app.pipeline.lifecycle import MAIN_LINE, standing_days
+from app.pipeline.models import Lead, Project
 from bench import cockpit, generate, ledger_import, load, run
 
 
@@ -55,6 +56,21 @@ def test_generate_and_measure_a_tiny_district(tmp_path: Path) -> None:
                 )
             )
             assert differ == 0, table
+        # The stale and too-long days, as the session hook keeps them.
+        for model in (Lead, Project):
+            rows = conn.execute(
+                select(
+                    model.stage,
+                    model.stage_since,
+                    model.last_contact_on,
+                    model.stale_on,
+                    model.too_long_on,
+                )
+            ).all()
+            assert rows and all(
+                standing_days(stage, since, contact) == {"stale_on": s, "too_long_on": t}
+                for stage, since, contact, s, t in rows
+            ), model
         assert conn.scalar(select(func.count()).select_from(text("stage_change"))) > 400
     engine.dispose()
 

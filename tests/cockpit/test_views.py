@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from flask_babel import refresh
 from werkzeug.datastructures import MultiDict
 
 from app.auth.models import User
@@ -138,6 +139,12 @@ def test_results_2022_show_the_published_figures(session: Any, demo: Any, client
     headline = page[page.index('data-figure="signed"') :]
     assert 'data-count="50"' in headline.split("</span>", 1)[0]
     assert "1,500.00 亿元" in headline.split("</div>", 2)[1]
+    # Each linked number's tooltip gives its count and sum, in the reader's language.
+    assert 'title="50 个，合计 1,500.00 亿元" data-count="50"' in headline
+    client.post("/language/en")
+    refresh()  # the suite's requests share one application context, where the locale is kept
+    page = client.get(f"/cockpit/?year=2022&{query}").get_data(as_text=True)
+    assert 'title="Count: 50; total: 1,500.00 × 100M CNY" data-count="50"' in page
 
 
 # --- scope and access ------------------------------------------------------------------------

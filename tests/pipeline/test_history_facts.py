@@ -148,8 +148,8 @@ def test_the_filter_selects_what_the_history_shows(session: Any, world: Any, mod
 def test_the_migration_fills_it_from_the_history(app: Flask, tmp_path: Path) -> None:
     with migrated_scratch(app, tmp_path, revision="b5d1f0c2a8e4"):
         with db.engine.begin() as connection:
-            _one_lead_with_history(connection, [S.LEAD, S.SIGNED, S.ON_HOLD])
-            _one_lead_with_history(connection, [])
+            one_lead_with_history(connection, [S.LEAD, S.SIGNED, S.ON_HOLD])
+            one_lead_with_history(connection, [])
         upgrade(directory=MIGRATIONS)
         with db.engine.connect() as connection:
             rows = connection.execute(
@@ -165,9 +165,10 @@ def test_the_migration_fills_it_from_the_history(app: Flask, tmp_path: Path) -> 
 _serial = itertools.count(1)
 
 
-def _one_lead_with_history(connection: Any, stages: list[Stage]) -> None:
-    """A lead (with its user, park and enterprise) and its history, through the tables as they
-    stand before the column (an INSERT names only the columns it is given)."""
+def one_lead_with_history(connection: Any, stages: list[Stage], **lead: Any) -> None:
+    """A lead (with its user, park and enterprise; *lead* overrides its columns) and its
+    history, through the tables as they stand before a column (an INSERT names only the
+    columns it is given)."""
     n = next(_serial)
 
     def add(table: Any, **values: Any) -> int:
@@ -194,13 +195,16 @@ def _one_lead_with_history(connection: Any, stages: list[Stage]) -> None:
     )
     lead = add(
         Lead.__table__,
-        title=f"线索{n}",
-        source="other",
-        stage="lead",
-        stage_since=dt.date(2026, 1, 1),
-        owner_id=user,
-        park_id=park,
-        enterprise_id=enterprise,
+        **{
+            "title": f"线索{n}",
+            "source": "other",
+            "stage": "lead",
+            "stage_since": dt.date(2026, 1, 1),
+            "owner_id": user,
+            "park_id": park,
+            "enterprise_id": enterprise,
+            **lead,
+        },
     )
     previous = None
     for day, stage in enumerate(stages, start=1):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 import pytest
 from sqlalchemy import func, select
@@ -159,6 +160,21 @@ def test_list_args_read_back(session: Any, scene: Any) -> None:
         for v in value if isinstance(value, list) else [value]:
             args.add(key, str(v))
     assert ListFilters.from_args(args) == filters
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        ListFilters(),
+        ListFilters(park_id=3, chain_ids=(1, 2), stage=Stage.SIGNED, tier="big", stale=True),
+        ListFilters(event=Stage.CONSTRUCTION, date_from=day(1, 1), date_to=day(3, 31)),
+        ListFilters(q="半导体 & 显示/面板+100%", too_long=True, reached=Stage.PRODUCTION),
+        ListFilters(q="a~b_c.d-e"),
+    ],
+)
+def test_query_string_as_urlencode_writes_it(filters: ListFilters) -> None:
+    assert filters.to_query() == urlencode(filters.to_args(), doseq=True)
+    assert ListFilters.from_args(MultiDict(parse_qsl(filters.to_query()))) == filters
 
 
 def test_milestones_per_tier_and_event(session: Any, scene: Any) -> None:
