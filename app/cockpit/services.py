@@ -401,8 +401,8 @@ def cockpit_figures(
     found = run_reads(
         session,
         {
-            Project: now(Project, {**now_cells, **tier_cells}),
-            Lead: now(Lead, now_cells),
+            "now_projects": now(Project, {**now_cells, **tier_cells}),
+            "now_leads": now(Lead, now_cells),
             "lead_medians": stays(Lead, LEAD_STAGES),
             # Projects signed, started and producing in the period, per tier and park; and
             # per month.
@@ -420,7 +420,7 @@ def cockpit_figures(
     return Figures(
         found["milestones"],
         found["monthly"],
-        {Project: found[Project], Lead: found[Lead]},
+        {Project: found["now_projects"], Lead: found["now_leads"]},
         found["how_far"],
         found["lead_medians"],
         found["project_medians"],
@@ -529,6 +529,8 @@ def _load_link_records(
     them, and PostgreSQL, unable to tell how few the ranks keep, then scanned the whole table
     to fetch them.
     """
+    if not views:
+        return
     for model in (Project, Lead):
         amount = amount_column(model)
         shown = visibility.condition(user, model)
@@ -543,8 +545,6 @@ def _load_link_records(
             unknown = in_link.where(amount.is_(None)).order_by(model.id.desc())
             for part in (known, unknown):
                 parts.append(select(part.limit(CARDS_PER_LINK).subquery().c.id))
-        if not parts:
-            return
         records = session.scalars(
             select(model)
             .where(model.id.in_(union_all(*parts)))

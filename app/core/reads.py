@@ -64,7 +64,8 @@ def run_reads(
     With *workers* (default: the ``PARALLEL_READS`` setting) above one and a session on an
     engine, the reads run on that many threads, each on a session of its own, in the order
     given (put the longest first); otherwise one after another on *session*. An exception of
-    any read is raised once all have finished.
+    any read is raised once all have finished. A read must not call this itself: it would wait
+    for a thread of the pool it holds.
     """
     if workers is None:
         workers = int(current_app.config.get("PARALLEL_READS", 1))

@@ -130,15 +130,17 @@ def stale_on(stage: Stage, last_contact_on: dt.date | None) -> dt.date | None:
     return last_contact_on + dt.timedelta(days=STALE_DAYS + 1)
 
 
-def too_long_on(stage: Stage, stage_since: dt.date) -> dt.date | None:
+def too_long_on(stage: Stage, stage_since: dt.date | None) -> dt.date | None:
     """The first day a record in *stage* since *stage_since* has been there longer than the
-    stage allows; None in a stage without a limit."""
+    stage allows; None in a stage without a limit (or without its day)."""
     limit = MAX_DAYS_IN_STAGE.get(stage)
-    return None if limit is None else stage_since + dt.timedelta(days=limit + 1)
+    if limit is None or stage_since is None:
+        return None
+    return stage_since + dt.timedelta(days=limit + 1)
 
 
 def standing_days(
-    stage: Stage, stage_since: dt.date, last_contact_on: dt.date | None
+    stage: Stage, stage_since: dt.date | None, last_contact_on: dt.date | None
 ) -> dict[str, dt.date | None]:
     """A record's stored ``stale_on`` and ``too_long_on``, from the columns they depend on."""
     return {

@@ -377,9 +377,10 @@ def _keep_standing_days(session: Session, flush_context: object, instances: obje
             state = inspect(record)
             if not any(state.attrs[key].history.has_changes() for key in _STANDING_FROM):
                 continue
-        for key, value in standing_days(
-            record.stage, record.stage_since, record.last_contact_on
-        ).items():
+        stage = record.stage
+        if stage is None:  # the column's default, which the INSERT is about to apply
+            stage = inspect(type(record)).columns["stage"].default.arg
+        for key, value in standing_days(stage, record.stage_since, record.last_contact_on).items():
             if getattr(record, key) != value:
                 setattr(record, key, value)
 

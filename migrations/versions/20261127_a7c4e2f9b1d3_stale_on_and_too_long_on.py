@@ -67,6 +67,7 @@ def downgrade():
     for table, amount in TABLES:
         op.drop_index(f'ix_{table}_park_stage', table_name=table)
         op.create_index(f'ix_{table}_park_stage', table, ['park_id', 'stage', 'last_contact_on', 'stage_since', amount, 'chain_link_id'], unique=False)
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.drop_column('too_long_on')
-            batch_op.drop_column('stale_on')
+        # Plain ALTER TABLE … DROP COLUMN (SQLite 3.35+): a batch would copy the table, and
+        # SQLite refuses to drop the old one while other tables' rows refer to it.
+        op.drop_column(table, 'too_long_on')
+        op.drop_column(table, 'stale_on')

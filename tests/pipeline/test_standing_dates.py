@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from flask_migrate import upgrade
-from sqlalchemy import select, text
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import inspect, select, text
 
 from app.core.timeutil import today_local
 from app.extensions import db
@@ -148,6 +148,21 @@ def test_changes_through_the_orm(session: Any, world: Any, model: Any) -> None:
     assert flags() == (True, True)
 
 
+def test_a_record_left_to_the_stage_default(session: Any, world: Any) -> None:
+    """A record added without a stage gets the column's default (线索) and its days."""
+    lead = Lead(
+        title="未写阶段的线索",
+        enterprise=EnterpriseFactory(),
+        park=world.park_a,
+        owner=world.officer,
+        stage_since=_days_ago(61),
+    )
+    session.add(lead)
+    session.flush()
+    assert lead.stage is Stage.LEAD
+    assert (lead.stale_on, lead.too_long_on) == (NEVER_CONTACTED_STALE_ON, TODAY)
+
+
 def test_the_services_keep_them(session: Any, world: Any) -> None:
     """Creating a lead, logging a contact and moving a stage, as users do."""
     lead = services.create_lead(
@@ -176,7 +191,7 @@ def test_the_migration_fills_them(app: Flask, tmp_path: Path) -> None:
             for stage, contact in cases:
                 one_lead_with_history(
                     connection,
-                    [],
+                    [Stage.LEAD],  # a history row refers to the lead
                     stage=stage.value,
                     stage_since=dt.date(2025, 12, 31),
                     last_contact_on=contact,
@@ -186,6 +201,11 @@ def test_the_migration_fills_them(app: Flask, tmp_path: Path) -> None:
             rows = connection.execute(
                 text("SELECT stale_on, too_long_on FROM lead ORDER BY id")
             ).all()
+        # And back, with the rows kept (SQLite drops the columns in place).
+        downgrade(directory=MIGRATIONS, revision="f3a9c1d7e2b6")
+        with db.engine.connect() as connection:
+            assert connection.scalar(text("SELECT count(*) FROM lead")) == len(cases)
+            assert "stale_on" not in {c["name"] for c in inspect(connection).get_columns("lead")}
     # Dates as text: SQLite returns them so to a plain SELECT.
     assert [tuple(str(d) if d else None for d in row) for row in rows] == [
         tuple(
