@@ -366,8 +366,8 @@ def _wait_up(base: str, server: subprocess.Popen[bytes], log_path: Path) -> None
         try:
             if requests.get(base + "/login", timeout=5).status_code == 200:
                 return
-        except requests.ConnectionError:
-            pass
+        except (requests.ConnectionError, requests.Timeout):
+            pass  # not listening yet, or the workers still starting up
         time.sleep(0.3)
     raise RuntimeError("gunicorn did not answer within 60 s")
 

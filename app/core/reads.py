@@ -4,7 +4,8 @@ A page made of several heavy aggregates over the same tables (the cockpit's figu
 for their sum when they run one after another on the request's connection. Both databases
 answer reads on different connections at once (SQLite in WAL mode, PostgreSQL always), and
 both drivers release the GIL while the database works, so with ``PARALLEL_READS`` connections
-the page waits for roughly the longest share instead.
+the page waits for roughly the longest share instead. On PostgreSQL the readers' statements
+start no parallel workers of their own, which would compete with the other readers.
 
 Each read gets a :class:`~sqlalchemy.orm.Session` of its own, which sees committed data as of
 its own first statement: the reads must not depend on the request's uncommitted writes, and
@@ -27,6 +28,8 @@ from typing import TypeVar
 from flask import Flask, current_app
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
+
+from app.core.postgresql import without_parallel_workers
 
 T = TypeVar("T")
 K = TypeVar("K", bound=Hashable)
@@ -76,6 +79,8 @@ def run_reads(
 
     def run(read: Read[T]) -> T:
         with app.app_context(), Session(bind) as own:
+            if bind.dialect.name == "postgresql":
+                without_parallel_workers(own)
             return read(own)
 
     pool = _pool(workers)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from flask import Flask, current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from app.auth.models import Role, User
@@ -60,6 +60,12 @@ def test_an_engine_reads_on_threads_of_their_own(app: Flask, tmp_path: Path) -> 
         assert threading.get_ident() not in threads
         assert id(db.session) not in {used for _n, _t, used, _p in found.values()}
         assert {parks for *_rest, parks in found.values()} == {3}
+        if db.engine.dialect.name == "postgresql":
+            # The readers share the cores: PostgreSQL starts no parallel workers of their own.
+            show = text("SHOW max_parallel_workers_per_gather")
+            workers = run_reads(db.session, {n: lambda s: s.scalar(show) for n in "ab"}, 2)
+            assert set(workers.values()) == {"0"}
+            assert db.session.scalar(show) != "0"
 
         # A failing read fails the call, once every read has finished.
         finished = []
