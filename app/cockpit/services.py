@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 import cachetools
-from sqlalchemy import select, union_all
+from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 from werkzeug.local import LocalProxy
 
@@ -28,7 +28,7 @@ from app.pipeline import visibility
 from app.pipeline.flags import Thresholds
 from app.pipeline.lifecycle import MAIN_LINE, MILESTONE_FIELDS, Stage
 from app.pipeline.models import Lead, Project
-from app.pipeline.queries import ListFilters, amount_column, conditions
+from app.pipeline.queries import ListFilters, amount_column, conditions, largest_ids
 from app.pipeline.stats import (
     COUNTED_EVENTS,
     REPORT_TIERS,
@@ -521,33 +521,27 @@ def _load_link_records(
     today: dt.date,
 ) -> None:
     """The largest projects and open leads of each link, largest first (newest first among
-    equal amounts), one statement per kind.
-
-    Per link, the largest known amounts and the newest records without one are each a short
-    read of the index on (link, amount, id) in its own order, as the park board reads its
-    columns. Ranking every record of the chain with a window function read and sorted all of
-    them, and PostgreSQL, unable to tell how few the ranks keep, then scanned the whole table
-    to fetch them.
+    equal amounts), one statement per kind: per link, short reads of the index on (link,
+    amount, id) (:func:`~app.pipeline.queries.largest_ids`). Ranking every record of the
+    chain with a window function read and sorted all of them, and PostgreSQL, unable to tell
+    how few the ranks keep, then scanned the whole table to fetch them.
     """
     if not views:
         return
     for model in (Project, Lead):
         amount = amount_column(model)
         shown = visibility.condition(user, model)
-        parts = []
+        groups = []
         for link_id in views:
             in_link = select(model.id).where(
                 shown, *conditions(model, base.but(link_id=link_id), thresholds, today)
             )
             if model is Lead:
                 in_link = in_link.where(model.stage.in_(OPEN_LEAD_STAGES))
-            known = in_link.where(amount.is_not(None)).order_by(amount.desc(), model.id.desc())
-            unknown = in_link.where(amount.is_(None)).order_by(model.id.desc())
-            for part in (known, unknown):
-                parts.append(select(part.limit(CARDS_PER_LINK).subquery().c.id))
+            groups.append(in_link)
         records = session.scalars(
             select(model)
-            .where(model.id.in_(union_all(*parts)))
+            .where(model.id.in_(largest_ids(model, groups, CARDS_PER_LINK)))
             .options(joinedload(model.enterprise))
             .order_by(amount.desc().nulls_last(), model.id.desc())
         ).all()

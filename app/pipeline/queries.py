@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any, Literal
 from urllib.parse import quote_plus
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, union_all
+from sqlalchemy import ColumnElement, CompoundSelect, Select, and_, func, or_, select, union_all
 from sqlalchemy.orm import Session, aliased, joinedload
 
 from app.auth.models import User
@@ -491,6 +491,28 @@ def too_long_condition(model: type[Lead] | type[Project], today: dt.date) -> Col
     return model.too_long_on <= today
 
 
+def largest_ids(
+    model: type[Lead] | type[Project], groups: list[Select], limit: int
+) -> CompoundSelect:
+    """The ids of each group's *limit* largest records (largest amount first, newest first
+    among equal amounts, then the newest without an amount), as one ``UNION ALL``.
+
+    *groups* are ``select(model.id)`` statements, one per group (a board's stage, a chain
+    link's records). Each group's known amounts and its records without one are each a short
+    read of an index ending in (amount, id), in its own order: an ``amount DESC NULLS LAST``
+    order has no index on SQLite. Callers order the records they fetch by ``amount DESC NULLS
+    LAST, id DESC`` and keep *limit* per group.
+    """
+    amount = amount_column(model)
+    parts = []
+    for group in groups:
+        known = group.where(amount.is_not(None)).order_by(amount.desc(), model.id.desc())
+        unknown = group.where(amount.is_(None)).order_by(model.id.desc())
+        for part in (known, unknown):
+            parts.append(select(part.limit(limit).subquery().c.id))
+    return union_all(*parts)
+
+
 def board(
     session: Session,
     user: User,
@@ -516,16 +538,12 @@ def board(
         column = columns[stage]
         column.count = count
         column.total = total or Decimal(0)
-    # The largest cards of each column, in one statement: per stage, the largest known amounts
-    # and the newest records without one, each a short read of the index on (park, stage,
-    # amount, id) in its own order (an amount DESC NULLS LAST order has no index on SQLite).
-    largest = []
-    for stage in ALL_STAGES:
-        in_stage = select(model.id).where(shown, model.stage == stage)
-        known = in_stage.where(amount.is_not(None)).order_by(amount.desc(), model.id.desc())
-        unknown = in_stage.where(amount.is_(None)).order_by(model.id.desc())
-        for part in (known, unknown):
-            largest.append(select(part.limit(cards_per_column).subquery().c.id))
+    # The largest cards of each column, in one statement (the index on park, stage, amount, id).
+    largest = largest_ids(
+        model,
+        [select(model.id).where(shown, model.stage == stage) for stage in ALL_STAGES],
+        cards_per_column,
+    )
     name = model.title if model is Lead else model.name
     cards = session.execute(
         select(
@@ -540,7 +558,7 @@ def board(
         )
         .join(Enterprise, Enterprise.id == model.enterprise_id)
         .join(User, User.id == model.owner_id)
-        .where(model.id.in_(union_all(*largest)))
+        .where(model.id.in_(largest))
         .order_by(amount.desc().nulls_last(), model.id.desc())
     )
     for row in cards:
