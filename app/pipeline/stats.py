@@ -61,11 +61,6 @@ class Tally:
     total: Decimal = ZERO
 
     @property
-    def list_args(self) -> dict[str, Any]:
-        """The query arguments of the list behind the number."""
-        return self.filters.to_args()
-
-    @property
     def endpoint(self) -> str:
         return "pipeline.lead_list" if self.kind == "leads" else "pipeline.project_list"
 

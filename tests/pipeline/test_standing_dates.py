@@ -164,7 +164,7 @@ def test_a_record_left_to_the_stage_default(session: Any, world: Any) -> None:
 
 
 def test_the_services_keep_them(session: Any, world: Any) -> None:
-    """Creating a lead, logging a contact and moving a stage, as users do."""
+    """A lead created as users create it gets both days."""
     lead = services.create_lead(
         session,
         world.manager,
