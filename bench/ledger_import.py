@@ -159,7 +159,7 @@ def _psycopg_url(url: str) -> str:
 
 def settings_engine(url: str) -> Any:
     """An engine whose new connections get the application's settings (as ``create_app`` does):
-    on SQLite foreign keys, WAL journal, ``synchronous=NORMAL``, a busy timeout and explicit
+    on SQLite foreign keys, WAL journal, ``synchronous=FULL``, a busy timeout and explicit
     transactions; on PostgreSQL JIT off unless configured."""
     from sqlalchemy import create_engine
     from sqlalchemy.pool import NullPool

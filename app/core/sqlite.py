@@ -1,4 +1,5 @@
-"""SQLite connection settings: foreign keys on, WAL journal, a busy timeout, real transactions."""
+"""SQLite connection settings: foreign keys on, WAL journal, durable commits, a busy timeout,
+real transactions."""
 
 from __future__ import annotations
 
@@ -12,6 +13,11 @@ def enable_sqlite_pragmas(engine: Engine) -> None:
 
     The pysqlite driver's own transaction handling defers BEGIN and breaks SAVEPOINT; it is
     switched off and SQLAlchemy emits BEGIN itself (as the SQLAlchemy documentation advises).
+
+    A file database keeps a WAL journal with ``synchronous=FULL``: each commit reaches the disk
+    before it returns, as PostgreSQL's does. With ``NORMAL`` the last commits before a power cut
+    or a crash of the machine could be rolled back, a contact logged and confirmed lost; the
+    sync costs about 0.2 ms per commit, and the office's writes are a person's clicks.
     """
 
     @event.listens_for(engine, "connect")
@@ -22,7 +28,7 @@ def enable_sqlite_pragmas(engine: Engine) -> None:
         cursor.execute("PRAGMA busy_timeout=5000")
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA synchronous=FULL")
         cursor.close()
 
     @event.listens_for(engine, "begin")
