@@ -1,1 +1,26 @@
 """Benchmarks, run by hand (``python -m bench.<name>``); never part of the test suite."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+#: Where the tools write their results unless told otherwise (``--output``).
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def write_result(
+    text: str, tool: str, when: dt.datetime, database: str = "", folder: Path = RESULTS
+) -> Path:
+    """Write a run's Markdown result to ``<tool>-YYYY-MM-DD-HHMM[-<database>].md`` in *folder*
+    and return its path.
+
+    *when* is the time the result's heading gives. Named to the minute, a later run of the same
+    day gets a file of its own instead of replacing the one the README quotes, and the results of
+    one tool on one database sort by time.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    name = "-".join(part for part in (tool, when.strftime("%Y-%m-%d-%H%M"), database) if part)
+    target = folder / f"{name}.md"
+    target.write_text(text, encoding="utf-8")
+    return target

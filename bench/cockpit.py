@@ -26,8 +26,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench import RESULTS, write_result
+
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = Path(__file__).resolve().parent / "results"
 
 FLOOR_SQL = """
 SELECT park_id,
@@ -258,8 +259,9 @@ def main(argv: list[str] | None = None) -> None:
         if args.database_url.startswith("sqlite")
         else "PostgreSQL"
     )
+    when = dt.datetime.now()
     lines = [
-        f"# Cockpit benchmark, {dt.datetime.now().isoformat(timespec='seconds')}",
+        f"# Cockpit benchmark, {when.isoformat(timespec='seconds')}",
         "",
         f"- machine: {platform.platform()}, {platform.machine()}, "
         f"{__import__('os').cpu_count()} CPUs, Python {platform.python_version()}",
@@ -278,11 +280,8 @@ def main(argv: list[str] | None = None) -> None:
         )
     text = "\n".join(lines) + "\n"
     print(text)
-    args.output.mkdir(parents=True, exist_ok=True)
     suffix = "sqlite" if args.database_url.startswith("sqlite") else "postgresql"
-    (args.output / f"cockpit-{dt.date.today().isoformat()}-{suffix}.md").write_text(
-        text, encoding="utf-8"
-    )
+    write_result(text, "cockpit", when, suffix, args.output)
 
 
 if __name__ == "__main__":

@@ -45,8 +45,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench import RESULTS, write_result
+
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = Path(__file__).resolve().parent / "results"
 
 HEADERS = [
     "序号",
@@ -626,14 +627,6 @@ def describe_database(url: str | None) -> str:
     return f"SQLite {sqlite3.sqlite_version} (temporary file)"
 
 
-def write_results(lines: list[str], database: str, folder: Path = RESULTS) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    kind = "postgresql" if database.startswith("PostgreSQL") else "sqlite"
-    target = folder / f"ledger_import-{dt.date.today().isoformat()}-{kind}.md"
-    target.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return target
-
-
 def _tables(floor: FloorTiming) -> str:
     parts = [
         f"{name} {rows:,} rows {seconds:.2f}s" for name, (rows, seconds) in floor.tables.items()
@@ -643,6 +636,7 @@ def _tables(floor: FloorTiming) -> str:
 
 def report(
     args: Any,
+    when: dt.datetime,
     database: str,
     loads: tuple[tuple[float, float, float], tuple[float, float, float]],
     a: FloorTiming,
@@ -652,7 +646,7 @@ def report(
 ) -> list[str]:
     """The Markdown result: both floors, the application's parts, the ratios and the target."""
     lines = [
-        f"# Ledger import benchmark, {dt.datetime.now().isoformat(timespec='seconds')}",
+        f"# Ledger import benchmark, {when.isoformat(timespec='seconds')}",
         "",
         f"- machine: {platform.platform()}, {platform.machine()}, {os.cpu_count()} CPUs, "
         f"Python {platform.python_version()}",
@@ -815,10 +809,12 @@ def main(argv: list[str] | None = None) -> int:
         database = describe_database(args.database_url)
         load_after = os.getloadavg()
 
-    lines = report(args, database, (load_before, load_after), a, b, timing, failure)
+    when = dt.datetime.now()
+    lines = report(args, when, database, (load_before, load_after), a, b, timing, failure)
     if failure and timing is not None:
         lines += ["", f"- floor B not measured: {failure}"]
-    target = write_results(lines, database, args.output)
+    kind = "postgresql" if database.startswith("PostgreSQL") else "sqlite"
+    target = write_result("\n".join(lines) + "\n", "ledger_import", when, kind, args.output)
     print(f"results written to {target}")
     return 0 if timing is not None and b is not None and b.exact.startswith("yes") else 1
 

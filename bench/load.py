@@ -37,8 +37,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from bench import RESULTS, write_result
+
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = Path(__file__).resolve().parent / "results"
 PASSWORD = "Bench@2026"  # noqa: S105 (the generated users' password, bench/generate.py)
 TOKEN = re.compile(r'name="(?:[a-z]+-)?csrf_token" type="hidden" value="([^"]+)"')
 VERSION = re.compile(r'name="stage-version" type="hidden" value="(\d+)"')
@@ -348,10 +349,10 @@ def main(argv: list[str] | None = None) -> int:
             admin.execute(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)')
     lost = sorted(tally.confirmed - stored)
     failures = [f"{u.name}: {u.error}" for u in users if u.error]
-    text = report(args, tally, elapsed, lost, stored, failures)
+    when = dt.datetime.now()
+    text = report(args, when, tally, elapsed, lost, stored, failures)
     print(text)
-    args.output.mkdir(parents=True, exist_ok=True)
-    (args.output / f"load-{dt.date.today().isoformat()}.md").write_text(text, encoding="utf-8")
+    write_result(text, "load", when, folder=args.output)
     ok = not tally.server_errors and not lost and not failures
     return 0 if ok else 1
 
@@ -373,7 +374,13 @@ def _wait_up(base: str, server: subprocess.Popen[bytes], log_path: Path) -> None
 
 
 def report(
-    args: Any, tally: Tally, elapsed: float, lost: list[str], stored: set[str], failures: list[str]
+    args: Any,
+    when: dt.datetime,
+    tally: Tally,
+    elapsed: float,
+    lost: list[str],
+    stored: set[str],
+    failures: list[str],
 ) -> str:
     import psycopg
 
@@ -382,7 +389,7 @@ def report(
     total = sum(len(t) for t in tally.times.values())
     every = [s for t in tally.times.values() for s in t]
     lines = [
-        f"# Load test, {dt.datetime.now().isoformat(timespec='seconds')}",
+        f"# Load test, {when.isoformat(timespec='seconds')}",
         "",
         f"- machine: {platform.platform()}, {os.cpu_count()} CPUs, Python "
         f"{platform.python_version()}; load average at the end "

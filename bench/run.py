@@ -28,8 +28,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from bench import RESULTS, write_result
+
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = Path(__file__).resolve().parent / "results"
 PASSWORD = "Bench@2026"  # noqa: S105 (the generated users' password, bench/generate.py)
 PAGE = 25
 
@@ -732,8 +733,9 @@ def write_report(
             dialect = "PostgreSQL " + str(conn.execute("SHOW server_version").fetchone()[0])
     suffix = "sqlite" if is_sqlite else "postgresql"
     load = os.getloadavg()
+    when = dt.datetime.now()
     lines = [
-        f"# Benchmark run, {dt.datetime.now().isoformat(timespec='seconds')}",
+        f"# Benchmark run, {when.isoformat(timespec='seconds')}",
         "",
         f"- machine: {platform.platform()}, {platform.machine()}, {os.cpu_count()} CPUs, "
         f"Python {platform.python_version()}; load average at the end "
@@ -775,9 +777,7 @@ def write_report(
     ]
     text = "\n".join(lines) + "\n"
     print(text)
-    args.output.mkdir(parents=True, exist_ok=True)
-    day = dt.date.today().isoformat()
-    (args.output / f"run-{day}-{suffix}.md").write_text(text, encoding="utf-8")
+    write_result(text, "run", when, suffix, args.output)
 
 
 if __name__ == "__main__":
