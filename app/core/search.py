@@ -199,6 +199,21 @@ def contains(model: Any, text: str, key: Any = None) -> ColumnElement[bool]:
     return and_(key.in_(candidates), like)
 
 
+def named(model: Any, text: str) -> Select:
+    """The ids of the records of *model* whose searchable name contains *text*, for use as a set
+    of ids (``column.in_(...)``): for a word that is its own pair (:func:`is_its_own_pair`), the
+    pair's holders read from the pair index alone, without the records, since holding the pair
+    decides; otherwise the records that :func:`contains` selects.
+
+    Reading the records as well cost PostgreSQL a walk of the whole primary key: for a common
+    word's 2,860 enterprises it merged them with all 20,000 enterprise ids, 3 ms per statement,
+    where the pairs alone take 0.4 ms."""
+    if is_its_own_pair(text):
+        kind = model.__search__[0]
+        return select(NameGram.ref_id).where(NameGram.kind == kind, NameGram.gram == str(text))
+    return select(model.id).where(contains(model, text))
+
+
 def _kind_and_column(obj: Any) -> tuple[int, str] | None:
     return getattr(type(obj), "__search__", None)
 

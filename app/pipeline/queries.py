@@ -202,7 +202,7 @@ SearchForm = Literal["any", "walk", "few"]
 def _matching_enterprises(q: str) -> Any:
     """The ids of the enterprises whose name contains *q* or whose credit code is *q*."""
     return union_all(
-        select(Enterprise.id).where(search.contains(Enterprise, q)),
+        search.named(Enterprise, q),
         select(Enterprise.id).where(Enterprise.credit_code == normalize_credit_code(q)),
     )
 

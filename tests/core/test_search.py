@@ -133,6 +133,23 @@ def test_two_chinese_characters_are_their_own_pair() -> None:
 
 
 @pytest.mark.parametrize("word", WORDS)
+def test_named_gives_the_ids_contains_selects(session: Any, world: Any, word: str) -> None:
+    for name in NAMES:
+        LeadFactory(title=name, park=world.park_a)
+    session.flush()
+    for text_ in (word, search.Word.read(session, word, (Lead,))):
+        assert set(session.scalars(search.named(Lead, text_))) == found(session, Lead, word)
+
+
+def test_named_reads_the_pair_index_alone_for_its_own_pair() -> None:
+    """Two ideographs: the pair's holders are the ids, the records' table is not read."""
+    own = str(search.named(Enterprise, "芯片"))
+    assert "FROM name_gram" in own
+    assert "enterprise" not in own.replace("name_gram", "")
+    assert "FROM enterprise" in str(search.named(Enterprise, "芯片公司"))
+
+
+@pytest.mark.parametrize("word", WORDS)
 def test_a_word_read_once_finds_what_its_text_finds(session: Any, world: Any, word: str) -> None:
     for name in NAMES:
         LeadFactory(title=name, park=world.park_a)
