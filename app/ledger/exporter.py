@@ -36,7 +36,7 @@ from app.enterprises.models import Enterprise
 from app.parks.models import Chain, ChainLink, Park
 from app.pipeline.flags import load_thresholds
 from app.pipeline.models import Lead, Project
-from app.pipeline.queries import ListFilters, filtered
+from app.pipeline.queries import ListFilters, filtered, list_order
 
 __all__ = [
     "EXPORT_COLUMNS",
@@ -177,7 +177,7 @@ def _rows(session: Session, user: User, kind: str, filters: ListFilters) -> Iter
         .join(Park, Park.id == model.park_id)
         .outerjoin(ChainLink, ChainLink.id == model.chain_link_id)
         .outerjoin(Chain, Chain.id == ChainLink.chain_id)
-        .order_by(model.updated_at.desc(), model.id.desc())
+        .order_by(*list_order(model))
     )
     yield from session.execute(stmt.execution_options(yield_per=BATCH_SIZE))
 

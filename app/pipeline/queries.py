@@ -347,6 +347,11 @@ def reached_condition(model: type[Lead] | type[Project], stage: Stage) -> Column
     )
 
 
+def list_order(model: type[Lead] | type[Project]) -> tuple[Any, ...]:
+    """The lists' order, which their pages and exports share: last updated first."""
+    return (model.updated_at.desc(), model.id.desc())
+
+
 def list_page_stmt(stmt: Select, model: type[Lead] | type[Project]) -> Select:
     """Order a filtered statement and load what each row of a list shows, in one query: the
     records with their enterprise and owner.
@@ -358,7 +363,7 @@ def list_page_stmt(stmt: Select, model: type[Lead] | type[Project]) -> Select:
     Callers that have not read them add :func:`reference_options`."""
     return stmt.options(
         joinedload(model.enterprise, innerjoin=True), joinedload(model.owner, innerjoin=True)
-    ).order_by(model.updated_at.desc(), model.id.desc())
+    ).order_by(*list_order(model))
 
 
 def reference_options(model: type[Lead] | type[Project]) -> tuple[Any, ...]:
