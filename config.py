@@ -39,6 +39,9 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     # PostgreSQL's JIT compiler costs more than it saves on the pages' short aggregates.
     POSTGRES_JIT = _env_bool("POSTGRES_JIT", False)
+    # Lookups by key are prepared once per PostgreSQL connection; off behind a pooler in
+    # transaction mode that does not carry prepared statements (PgBouncer before 1.21).
+    POSTGRES_PREPARE = _env_bool("POSTGRES_PREPARE", True)
     SQLALCHEMY_RECORD_QUERIES = False
 
     BABEL_DEFAULT_LOCALE = "zh_Hans_CN"

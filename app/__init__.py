@@ -71,7 +71,9 @@ def register_extensions(app: Flask) -> None:
         from app.core.postgresql import configure_postgresql
 
         with app.app_context():
-            configure_postgresql(db.engine, jit=app.config["POSTGRES_JIT"])
+            configure_postgresql(
+                db.engine, jit=app.config["POSTGRES_JIT"], prepare=app.config["POSTGRES_PREPARE"]
+            )
 
 
 def register_blueprints(app: Flask) -> None:

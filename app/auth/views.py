@@ -17,7 +17,7 @@ from app.auth.services import (
     suggest_owners,
     update_user,
 )
-from app.core.db import check_version
+from app.core.db import SAME_PLAN, check_version
 from app.core.forms import as_choices
 from app.core.i18n import gettext as _
 from app.core.i18n import lazy_gettext as _l
@@ -42,7 +42,7 @@ def load_user(session_id: str) -> User | None:
     user_id, _sep, version = session_id.partition(":")
     if not user_id.isdigit() or not version.isdigit():
         return None
-    user = db.session.get(User, int(user_id))
+    user = db.session.get(User, int(user_id), execution_options=SAME_PLAN)
     if user is None or not user.active or user.session_version != int(version):
         return None
     return user

@@ -9,10 +9,18 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, TypeDecorator, event, inspect
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, declared_attr, mapped_column
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    ORMExecuteState,
+    RelationshipDirection,
+    Session,
+    declared_attr,
+    mapped_column,
+)
 
 from app.core.i18n import lazy_gettext as _l
 from app.core.money import yi_to_yuan, yuan_to_yi
@@ -145,6 +153,30 @@ def check_version(record: VersionedMixin, submitted: str | int | None) -> None:
         raise StaleVersionError() from None
     if loaded != record.version:
         raise StaleVersionError()
+
+
+SAME_PLAN_OPTION: Final = "same_plan"
+SAME_PLAN: Final = {SAME_PLAN_OPTION: True}
+"""Execution options of a statement whose best plan is the same whatever its parameters: a
+lookup by key, one record's own rows, a small reference table. PostgreSQL plans it once per
+connection (:func:`app.core.postgresql.configure_postgresql`), as SQLite's driver does for every
+statement. Never for a filter whose selectivity depends on its values (a park, a stage, an owner):
+those are planned for their own parameters on each run."""
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _key_loads_keep_their_plan(state: ORMExecuteState) -> None:
+    """Loads by primary key are :data:`SAME_PLAN`: a record's expired columns read again, and the
+    record a many-to-one relationship points to (``lead.park``) when it is not yet in the
+    session."""
+    if not state.is_select:
+        return
+    if state.is_column_load:
+        state.update_execution_options(**SAME_PLAN)
+    elif state.lazy_loaded_from is not None:
+        prop = getattr(state.loader_strategy_path, "prop", None)
+        if getattr(prop, "direction", None) is RelationshipDirection.MANYTOONE:
+            state.update_execution_options(**SAME_PLAN)
 
 
 def render_migration_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:

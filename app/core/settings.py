@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from app.core.db import Base, VersionedMixin, intpk
+from app.core.db import SAME_PLAN, Base, VersionedMixin, intpk
 
 
 class Setting(VersionedMixin, Base):
@@ -21,7 +21,8 @@ class Setting(VersionedMixin, Base):
 
 def get_settings(session: Session, keys: list[str]) -> dict[str, str]:
     """Return the stored values of *keys* (missing keys are absent) in one query."""
-    rows = session.execute(select(Setting.key, Setting.value).where(Setting.key.in_(keys)))
+    stmt = select(Setting.key, Setting.value).where(Setting.key.in_(keys))
+    rows = session.execute(stmt.execution_options(**SAME_PLAN))
     return {key: value for key, value in rows}
 
 

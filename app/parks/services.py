@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
+from app.core.db import SAME_PLAN
 from app.core.exceptions import UserError
 from app.core.i18n import gettext as _
 from app.parks.models import Chain, ChainLink, Park
@@ -18,7 +19,7 @@ class ReferenceDataError(UserError):
 
 def list_parks(session: Session, active_only: bool = False) -> list[Park]:
     """Return the parks in display order."""
-    stmt = select(Park).order_by(Park.sort_order, Park.id)
+    stmt = select(Park).order_by(Park.sort_order, Park.id).execution_options(**SAME_PLAN)
     if active_only:
         stmt = stmt.where(Park.active.is_(True))
     return list(session.scalars(stmt))
@@ -27,7 +28,7 @@ def list_parks(session: Session, active_only: bool = False) -> list[Park]:
 def list_chains(session: Session) -> list[Chain]:
     """Return the chains with their links loaded, in display order (one statement)."""
     stmt = select(Chain).options(joinedload(Chain.links)).order_by(Chain.sort_order, Chain.id)
-    return list(session.scalars(stmt).unique())
+    return list(session.scalars(stmt.execution_options(**SAME_PLAN)).unique())
 
 
 def link_choices(session: Session) -> list[tuple[int, str]]:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, aliased, joinedload
 from app.auth.models import User
 from app.core import search
 from app.core.audit import AuditLog
+from app.core.db import SAME_PLAN
 from app.core.i18n import lazy_gettext as _l
 from app.core.timeutil import today_local, week_bounds
 from app.enterprises.credit_code import normalize_credit_code
@@ -652,6 +653,7 @@ def timeline(
         .outerjoin(Project, Project.id == ContactLog.project_id)
         .where(contact_filter)
         .order_by(ContactLog.contact_on.desc(), ContactLog.created_at.desc(), ContactLog.id.desc())
+        .execution_options(**SAME_PLAN)
     )
     if limit is not None:
         stmt = stmt.limit(limit + 1)
@@ -663,6 +665,7 @@ def timeline(
         .outerjoin(_RECORDER, _RECORDER.id == StageChange.recorded_by_id)
         .outerjoin(_CONFIRMER, _CONFIRMER.id == StageChange.confirmed_by_id)
         .where(stage_filter)
+        .execution_options(**SAME_PLAN)
     ).all()
     entries = [TimelineEntry(c.contact_on, c.created_at, "contact", c) for c in contacts]
     entries += [TimelineEntry(s.effective_on, s.recorded_at, "stage", s) for s in changes]
@@ -692,6 +695,7 @@ def audit_history(session: Session, record: Any, limit: int = 100) -> list[Any]:
             .where(AuditLog.entity == record.__tablename__, AuditLog.entity_id == record.id)
             .order_by(AuditLog.at.desc(), AuditLog.id.desc())
             .limit(limit)
+            .execution_options(**SAME_PLAN)
         )
     )
 

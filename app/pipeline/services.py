@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import Forbidden
 
 from app.auth.models import Role, User
-from app.core.db import check_version
+from app.core.db import SAME_PLAN, check_version
 from app.core.exceptions import UserError
 from app.core.i18n import gettext as _
 from app.core.timeutil import now_utc, today_local
@@ -424,9 +424,9 @@ def pending_proposal(session: Session, record: Record) -> StageProposal | None:
     """Return the record's stage proposal awaiting confirmation, if any."""
     column = StageProposal.lead_id if isinstance(record, Lead) else StageProposal.project_id
     return session.scalar(
-        select(StageProposal).where(
-            column == record.id, StageProposal.status == ProposalStatus.PENDING
-        )
+        select(StageProposal)
+        .where(column == record.id, StageProposal.status == ProposalStatus.PENDING)
+        .execution_options(**SAME_PLAN)
     )
 
 

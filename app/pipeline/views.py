@@ -26,6 +26,7 @@ from wtforms import Field
 from app.auth.decorators import admin_required, roles_required
 from app.auth.models import EDITOR_ROLES, Role, User
 from app.auth.services import owner_ids_named
+from app.core.db import SAME_PLAN
 from app.core.forms import as_choices
 from app.core.i18n import gettext as _
 from app.core.paging import keyset_page
@@ -301,7 +302,7 @@ def _visible_projects(lead: Lead) -> list[Project]:
     stmt = visibility.visible(select(Project), current_user, Project).where(
         Project.lead_id == lead.id
     )
-    return list(db.session.scalars(stmt.order_by(Project.id)))
+    return list(db.session.scalars(stmt.order_by(Project.id).execution_options(**SAME_PLAN)))
 
 
 @bp.route("/<any(leads, projects):kind>/<int:record_id>")

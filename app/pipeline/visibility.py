@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import NotFound
 
 from app.auth.models import EDITOR_ROLES, Role, User
+from app.core.db import SAME_PLAN
 from app.pipeline.models import Lead, Project, StageProposal
 
 Record = Lead | Project
@@ -103,7 +104,7 @@ def get_or_404(
 ) -> T:
     """Load a record the user may see, or raise 404 (never 403: existence is not revealed).
     *options* are loader options for the same statement (``joinedload`` of neighbours)."""
-    record = session.get(model, record_id, options=options)
+    record = session.get(model, record_id, options=options, execution_options=SAME_PLAN)
     if record is None or not can_view(user, record):
         raise NotFound()
     return record
