@@ -104,3 +104,15 @@ def test_the_mark_is_no_filter(session: Any, world: Any) -> None:
     for _ in range(3):
         assert session.execute(stmt.execution_options(**SAME_PLAN)).all() == [(lead.id, lead.title)]
     assert session.get(Project, -1, execution_options=SAME_PLAN) is None
+
+
+def test_the_board_reads_its_cards_by_one_plan(login_as: Any, session: Any, world: Any) -> None:
+    """The largest cards are short reads of the board's index, whichever park; the counts per
+    stage are planned for the park."""
+    LeadFactory(owner=world.officer, park=world.park_a, stage=Stage.NEGOTIATING)
+    session.flush()
+    client = login_as(world.manager)
+    with statements() as seen:
+        assert client.get(f"/board?park={world.park_a.id}").status_code == 200
+    assert _marked(seen, "UNION ALL")
+    assert not _marked(seen, "GROUP BY lead.stage")
