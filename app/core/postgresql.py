@@ -18,18 +18,23 @@ _NEVER = sys.maxsize
 
 
 class KeepingConnection(psycopg.Connection):
-    """psycopg's connection, except that a ``ROLLBACK`` keeps the prepared statements.
+    """psycopg's connection, except that the ``ROLLBACK`` of a transaction without error keeps
+    the prepared statements.
 
     The server keeps a connection's prepared statements across ``ROLLBACK``; psycopg forgets them
     and deallocates them all, in case the transaction had dropped or altered what they read. The
     application's requests change no schema, and every request ends with a ``ROLLBACK`` (the
-    session is closed): without this, each request would prepare its statements again. A
-    ``DROP`` or ``ALTER`` run on the connection still clears them (psycopg's own rule), and a
-    rollback the server refuses falls back to psycopg's.
+    session is closed): without this, each request would prepare its statements again.
+
+    A failed transaction is rolled back by psycopg, forgetting them all: the error may have come
+    from a prepared statement itself (``cached plan must not change result type`` after a
+    migration changed a column's type), which must then be prepared again rather than fail on
+    every request. A ``DROP`` or ``ALTER`` run on the connection clears them too (psycopg's own
+    rule), and so does a rollback the server refuses.
     """
 
     def rollback(self) -> None:
-        if self.info.transaction_status in (TransactionStatus.INTRANS, TransactionStatus.INERROR):
+        if self.info.transaction_status == TransactionStatus.INTRANS:
             result = self.pgconn.exec_(b"ROLLBACK")
             if result.status == ExecStatus.COMMAND_OK:
                 return

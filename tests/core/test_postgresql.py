@@ -61,7 +61,7 @@ def test_a_same_plan_statement_is_prepared_once(postgresql: None) -> None:
         assert len(prepared) == 1
 
 
-def test_prepared_statements_outlive_a_rollback_and_an_error(postgresql: None) -> None:
+def test_prepared_statements_outlive_a_rollback(postgresql: None) -> None:
     with db.engine.connect() as conn:
         conn.execute(LOOKUP, {"id": 1}).all()
         kept = _prepared(conn)
@@ -69,15 +69,49 @@ def test_prepared_statements_outlive_a_rollback_and_an_error(postgresql: None) -
         conn.rollback()
         conn.execute(LOOKUP, {"id": 2}).all()
         assert _prepared(conn) == kept  # the same statement, not prepared again
-        with pytest.raises(Exception, match="division by zero"):
-            conn.execute(text("SELECT 1 / 0"))
-        conn.rollback()
-        assert conn.execute(LOOKUP, {"id": -1}).all() == []
-        assert _prepared(conn) == kept
         conn.execute(text("DROP TABLE IF EXISTS no_such_table"))
         conn.rollback()
         # psycopg's own rule still holds: a DROP forgets the connection's prepared statements
         assert _prepared(conn) == {}
+
+
+def test_a_failed_transaction_forgets_them(postgresql: None) -> None:
+    with db.engine.connect() as conn:
+        conn.execute(LOOKUP, {"id": 1}).all()
+        assert _prepared(conn)
+        with pytest.raises(Exception, match="division by zero"):
+            conn.execute(text("SELECT 1 / 0"))
+        conn.rollback()
+        assert _prepared(conn) == {}
+        assert conn.execute(LOOKUP, {"id": -1}).all() == []
+
+
+def test_a_statement_whose_result_type_changed_is_prepared_again(postgresql: None) -> None:
+    """After a migration changes the type of a column a prepared statement returns, the server
+    refuses the statement once; the connection then prepares it again instead of failing on
+    every request."""
+    probe = text("SELECT id, label FROM prepared_probe WHERE id = :id").execution_options(
+        **SAME_PLAN
+    )
+    with db.engine.connect() as ddl:
+        ddl.execute(text("CREATE TABLE prepared_probe (id integer PRIMARY KEY, label varchar(10))"))
+        ddl.execute(text("INSERT INTO prepared_probe VALUES (1, '探针')"))
+        ddl.commit()
+    try:
+        with db.engine.connect() as conn:
+            assert conn.execute(probe, {"id": 1}).all() == [(1, "探针")]
+            conn.rollback()
+            with db.engine.connect() as ddl:
+                ddl.execute(text("ALTER TABLE prepared_probe ALTER COLUMN label TYPE text"))
+                ddl.commit()
+            with pytest.raises(Exception, match="cached plan must not change result type"):
+                conn.execute(probe, {"id": 1})
+            conn.rollback()
+            assert conn.execute(probe, {"id": 1}).all() == [(1, "探针")]
+    finally:
+        with db.engine.connect() as ddl:
+            ddl.execute(text("DROP TABLE prepared_probe"))
+            ddl.commit()
 
 
 def test_nothing_is_prepared_when_turned_off(postgresql: None) -> None:
