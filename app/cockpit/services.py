@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from werkzeug.local import LocalProxy
 
 from app.auth.models import Role, User
+from app.core.db import SAME_PLAN
 from app.core.exceptions import UserError
 from app.core.i18n import gettext as _
 from app.core.reads import run_reads
@@ -155,7 +156,7 @@ class Cockpit:
 
 def parks_for(session: Session, user: User) -> list[Park]:
     """The parks a cockpit user looks at: his parks for a manager, all parks otherwise."""
-    stmt = select(Park).order_by(Park.sort_order, Park.id)
+    stmt = select(Park).order_by(Park.sort_order, Park.id).execution_options(**SAME_PLAN)
     if user.role is Role.MANAGER:
         stmt = stmt.where(Park.id.in_(sorted(user.park_ids)))
     return list(session.scalars(stmt))
@@ -210,7 +211,10 @@ def build_cockpit(
         parks = [p for p in parks if p.id == scope.park_id]
     chains = list(
         session.scalars(
-            select(Chain).options(selectinload(Chain.links)).order_by(Chain.sort_order, Chain.id)
+            select(Chain)
+            .options(selectinload(Chain.links))
+            .order_by(Chain.sort_order, Chain.id)
+            .execution_options(**SAME_PLAN)
         )
     )
 

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import True_
 
 from app.auth.models import User
+from app.core.db import SAME_PLAN
 from app.pipeline import visibility
 from app.pipeline.flags import Thresholds
 from app.pipeline.lifecycle import MAIN_LINE, MILESTONE_FIELDS, Stage
@@ -475,6 +476,6 @@ def data_stamp(session: Session) -> tuple[Any, ...]:
                 select(func.max(Project.updated_at)).scalar_subquery(),
                 select(func.max(Project.id)).scalar_subquery(),
                 select(func.max(StageChange.id)).scalar_subquery(),
-            )
+            ).execution_options(**SAME_PLAN)
         ).one()
     )

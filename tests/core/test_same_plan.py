@@ -116,3 +116,15 @@ def test_the_board_reads_its_cards_by_one_plan(login_as: Any, session: Any, worl
         assert client.get(f"/board?park={world.park_a.id}").status_code == 200
     assert _marked(seen, "UNION ALL")
     assert not _marked(seen, "GROUP BY lead.stage")
+
+
+def test_the_cockpit_checks_its_data_by_one_plan(login_as: Any, session: Any, world: Any) -> None:
+    """The stamp every view of the cockpit reads (ends of indexes) and its reference rows."""
+    LeadFactory(owner=world.officer, park=world.park_a)
+    session.flush()
+    client = login_as(world.leader)
+    with statements() as seen:
+        assert client.get("/cockpit/").status_code == 200
+    assert _marked(seen, "max(lead.updated_at)")
+    assert _marked(seen, "FROM park ORDER BY")
+    assert _marked(seen, "FROM chain ORDER BY")
