@@ -739,7 +739,7 @@ def report(
         ratio_b = timing.total / b.seconds
         met = "met" if ratio_b <= TARGET and ok else "NOT met"
         lines.append(
-            f"- **target of issue 4 item 7** (the full dry run plus apply within {TARGET:g}× the "
+            f"- **target** (the full dry run plus apply within {TARGET:g}× the "
             f"floor), judged against {FLOOR_B}: **{ratio_b:.2f}× ({met})**"
         )
     met_a = "met" if ratio_a <= TARGET and ok else "NOT met"

@@ -8,7 +8,7 @@ APP: requests through the WSGI app's test client, logged in as the role that use
 (leader: lists, detail, cockpit; manager: the board of their park; admin: writes and export),
 and ``build_digest`` for every recipient. FLOOR: the same numbers fetched by one hand-written
 SQL statement on the plain driver (sqlite3 or psycopg). For each path: median, p95, SQL
-statements per request and the ratio median / floor median; the targets of issue 7 item 3
+statements per request and the ratio median / floor median; the speed targets (bench/README.md)
 next to each figure. Writes ``bench/results/run-<date>-<sqlite|postgresql>.md``.
 """
 
@@ -752,7 +752,7 @@ def write_report(
         "(login, layout, no data), the fixed cost every rendered page pays",
         "",
         "| path | median ms | p95 ms | SQL statements | own SQL ms | floor median ms | × floor "
-        "| × (floor + empty page) | target (issue 7 item 3) | note |",
+        "| × (floor + empty page) | target | note |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     empty = next((p for p in paths if p.name.startswith("empty page")), None)

@@ -1,7 +1,7 @@
 """Every change is in the audit log with who, when and what; the log cannot be changed.
 
 Imports are proven in tests/ledger/test_import.py (source "import"), the demo loader in
-tests/demo/test_demo.py; the API (issue 6) will add its own.
+tests/demo/test_demo.py, the API in tests/api/test_tokens.py (source "api").
 """
 
 from __future__ import annotations
