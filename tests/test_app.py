@@ -6,6 +6,7 @@ must come from app/static, never from a CDN.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -25,11 +26,13 @@ STATIC = ROOT / "app" / "static"
 APP_VARIABLES = ("APP_ENV", "SECRET_KEY", "DATABASE_URL", "TEST_DATABASE_URL", "FLASK_APP")
 
 
-def load_wsgi(**env: str) -> subprocess.CompletedProcess[str]:
-    """Import wsgi.py in a fresh interpreter, as gunicorn does, with *env* as the settings."""
+def load_wsgi(
+    script: str = "import wsgi; print(wsgi.app.config['SQLALCHEMY_DATABASE_URI'])", **env: str
+) -> subprocess.CompletedProcess[str]:
+    """Run *script* (by default: import wsgi.py, as gunicorn does) in a fresh interpreter, with
+    *env* as the settings."""
     child_env = {k: v for k, v in os.environ.items() if k not in APP_VARIABLES}
     child_env.update(env)
-    script = "import wsgi; print(wsgi.app.config['SQLALCHEMY_DATABASE_URI'])"
     return subprocess.run(  # noqa: S603
         [sys.executable, "-c", script],
         cwd=ROOT,
@@ -55,6 +58,46 @@ def test_production_starts_with_secret_key_and_rewrites_postgres_url() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "postgresql+psycopg://crm:pw@db.invalid:5432/crm"
+
+
+# A gunicorn worker's life as deploy/gunicorn.conf.py's hooks see it: the app loaded, then
+# post_worker_init, then post_request after each request (``worker.nr`` counts them).
+WORKER_LIFE = """
+import gc, json, runpy
+from types import SimpleNamespace
+conf = runpy.run_path("deploy/gunicorn.conf.py")
+import wsgi
+worker = SimpleNamespace(nr=0)
+conf["post_worker_init"](worker)
+seen = {"loaded": gc.get_freeze_count(), "threshold": gc.get_threshold()}
+made_while_serving = [[n] for n in range(5000)]
+for n in range(1, conf["GC_SETTLED_AFTER"] + 3):
+    worker.nr = n
+    conf["post_request"](worker, None, None, None)
+    seen[n] = gc.get_freeze_count()
+seen.update(young=conf["GC_YOUNG_THRESHOLD"], settled=conf["GC_SETTLED_AFTER"])
+print(json.dumps(seen))
+"""
+
+
+def test_gunicorn_workers_keep_the_loaded_app_out_of_the_collectors_reach() -> None:
+    result = load_wsgi(
+        WORKER_LIFE,
+        APP_ENV="production",
+        SECRET_KEY="a-real-secret",
+        DATABASE_URL="postgresql://crm@db.invalid/crm",
+    )
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    # The loaded application (modules, mappers, templates) is frozen before the first request.
+    assert seen["loaded"] > 50_000
+    assert seen["threshold"][0] == seen["young"] > 700
+    settled = seen["settled"]
+    # Nothing more until the worker has served its first requests, then what they left behind
+    # (caches, and here the list made while serving) once, and nothing after that.
+    assert seen["1"] == seen[str(settled - 1)] == seen["loaded"]
+    assert seen[str(settled)] >= seen["loaded"] + 5000
+    assert seen[str(settled + 2)] == seen[str(settled)]
 
 
 @pytest.mark.parametrize(

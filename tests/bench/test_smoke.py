@@ -9,6 +9,7 @@ from rotting as the schema changes.
 from __future__ import annotations
 
 import os
+import runpy
 import uuid
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from sqlalchemy.pool import NullPool
 
 from app.pipeline.lifecycle import MAIN_LINE, standing_days
 from app.pipeline.models import Lead, Project
-from bench import cockpit, generate, ledger_import, load, run
+from bench import cockpit, gc_pauses, generate, ledger_import, load, run
 
 
 def test_generate_and_measure_a_tiny_district(tmp_path: Path) -> None:
@@ -90,6 +91,24 @@ def test_generate_and_measure_a_tiny_district(tmp_path: Path) -> None:
     for path in (*paths, "log a contact", "move a stage", "export"):
         assert f"| {path}" in table
     assert "× floor" in table
+
+    # The collector's pauses (bench/gc_pauses.py): each variant in a process of its own.
+    gc_pauses.main(
+        ["--database-url", url, "--requests", "6", "--warm-up", "2", "--rounds", "1"]
+        + ["--output", str(out)]
+    )
+    (result,) = out.glob("gc_pauses-*-sqlite.md")
+    rows = {
+        line.split(" | ")[0].lstrip("| "): line.split(" | ")
+        for line in result.read_text(encoding="utf-8").splitlines()
+        if line.startswith("| ") and "ms per request" not in line
+    }
+    assert set(rows) == set(gc_pauses.VARIANTS.values())
+    # Column 9: objects frozen; 10: the thresholds.
+    assert rows[gc_pauses.VARIANTS["worker"]][9] != "0"
+    young = runpy.run_path(str(gc_pauses.GUNICORN_CONF))["GC_YOUNG_THRESHOLD"]
+    assert rows[gc_pauses.VARIANTS["worker"]][10].startswith(f"({young},")
+    assert rows[gc_pauses.VARIANTS["default"]][9] == "0"
 
 
 def test_load_test_on_a_tiny_district(tmp_path: Path) -> None:
