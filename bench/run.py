@@ -449,6 +449,28 @@ def main(argv: list[str] | None = None) -> None:
                 3,
             )
         )
+        # A word in every lead's title (bench.generate names each lead 项目洽谈<n>): its pairs say
+        # nothing; the floor tests the names row by row in the list's order, as one would
+        # who knows the data.
+        every = "项目洽谈"
+        ccond = (
+            "WHERE lead.title LIKE :q OR lead.enterprise_id IN "
+            "(SELECT id FROM enterprise WHERE name LIKE :q)"
+        )
+        cargs = {"q": f"%{every}%"}
+        paths.append(
+            Measured(
+                f"lead list, search q={every}, in every title (leader)",
+                get("leader", f"/leads?q={quote(every)}"),
+                [
+                    (page.format(where=ccond), {**cargs, "offset": 0}),
+                    (capped_count(ccond, int(app.config["SEARCH_COUNT_LIMIT"])), cargs),
+                    *REFERENCE,
+                ],
+                50,
+                3,
+            )
+        )
         # A rare word: one enterprise's full name (its few leads); the floor reads them by name
         # and by enterprise, as the page does when the count finds few.
         rare = name or "科技"

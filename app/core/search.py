@@ -10,6 +10,13 @@ once per request by :class:`Word`), then keeps those whose name really matches t
 Pairs, not the trigrams PostgreSQL's ``pg_trgm`` indexes, because two characters are a whole
 word in Chinese (芯片, 氢能).
 
+A word whose every pair is common, held by :data:`COMMON_HOLDERS` names of a kind or more
+("项目" in nearly every lead's title, "有限公司" in every enterprise's name), gains nothing from
+them there: gathering every holder of its pairs read 200,000 index entries for one statement of
+a list page. :class:`Word` finds such kinds once per request, and for them the names are tested
+row by row with the ``LIKE`` alone, which a page, a capped count or a bounded check stops after
+the matches it needs, and a common word has plenty.
+
 The pairs narrow the candidates and the ``LIKE`` decides, so the result is exactly the
 ``LIKE``'s on either database; a word of two Chinese characters is its own pair
 (:func:`is_its_own_pair`), and holding the pair decides. So the pairs must be exact: every
@@ -53,6 +60,9 @@ RAREST = 2
 #: Pairs are counted up to this many records when choosing the rarest (a pair found in more
 #: names than this is "common", whichever it is).
 COUNT_CAP = 2000
+#: A pair held by this many names of a kind or more does not narrow a search there (see the
+#: module's docstring); a word whose pairs are all that common is matched by ``LIKE`` alone.
+COMMON_HOLDERS = 10_000
 #: Unicode's CJK ideographs (Unified Ideographs and Extension A): characters without case.
 IDEOGRAPHS = ("\u3400", "\u9fff")
 #: Names whose pairs are written per statement when filling the table.
@@ -119,54 +129,99 @@ def insert_rows(connection: Any, rows: list[Pair]) -> None:
     )
 
 
-def _rarest(kind: int, wanted: Sequence[str]) -> Select:
+def _holders(kind: int, gram: Any, cap: int, outer: Any = None) -> Any:
+    """How many records of *kind* hold *gram*, counted through the index up to *cap*; *outer*:
+    the query whose column *gram* is."""
+    first = select(literal(1)).where(NameGram.kind == kind, NameGram.gram == gram).limit(cap)
+    if outer is not None:
+        first = first.correlate(outer)
+    return select(func.count()).select_from(first.subquery()).scalar_subquery()
+
+
+def _rarest(kind: int, wanted: Sequence[str], cap: int | None = None) -> Select:
     """The :data:`RAREST` of the pairs *wanted* that the fewest records of *kind* hold, each
-    counted through the index up to :data:`COUNT_CAP` (ties go by the pair)."""
+    counted through the index up to *cap* (by default :data:`COUNT_CAP`; ties go by the pair),
+    with that count."""
+    cap = COUNT_CAP if cap is None else cap
     query = union_all(*(select(literal(gram).label("gram")) for gram in wanted)).subquery()
-    holders = (
-        select(literal(1))
-        .where(NameGram.kind == kind, NameGram.gram == query.c.gram)
-        .limit(COUNT_CAP)
-        .correlate(query)
-        .subquery()
+    frequency = _holders(kind, query.c.gram, cap, query).label("holders")
+    return select(query.c.gram, frequency).order_by(frequency, query.c.gram).limit(RAREST)
+
+
+def _choose(
+    session: Session, kinds: Iterable[int], wanted: Sequence[str], cap: int
+) -> dict[int, list[tuple[str, int]]]:
+    """For each of *kinds*, its :func:`_rarest` pairs of *wanted* with their counts, rarest
+    first; one statement."""
+    chosen = union_all(
+        *(
+            select(literal(kind).label("kind"), rarest.c.gram, rarest.c.holders)
+            for kind in kinds
+            for rarest in [_rarest(kind, wanted, cap).subquery()]
+        )
     )
-    frequency = select(func.count()).select_from(holders).scalar_subquery()
-    return select(query.c.gram).order_by(frequency, query.c.gram).limit(RAREST)
+    found: dict[int, list[tuple[str, int]]] = {kind: [] for kind in kinds}
+    for kind, gram, holders in session.execute(chosen):
+        found[kind].append((gram, holders))
+    for pairs in found.values():
+        pairs.sort(key=lambda pair: (pair[1], pair[0]))
+    return found
 
 
 class Word(str):
     """A searched text with the pairs chosen, once, to find it in the names of some kinds of
-    record (``rarest``: kind -> pairs). A request that puts the same word to the database in
-    several statements (a bound, a count, a page; each for records and for enterprises)
+    record (``rarest``: kind -> pairs), and the kinds in which its pairs are all common
+    (``common``: matched by ``LIKE`` alone). A request that puts the same word to the database
+    in several statements (a bound, a count, a page; each for records and for enterprises)
     reads it with :meth:`read`, and each statement then names its pairs instead of choosing
     them again. Anywhere else it is the plain text it was read from."""
 
     rarest: Mapping[int, tuple[str, ...]]
+    common: frozenset[int]
 
-    def __new__(cls, text: str, rarest: Mapping[int, tuple[str, ...]]) -> Word:
+    def __new__(
+        cls,
+        text: str,
+        rarest: Mapping[int, tuple[str, ...]],
+        common: Iterable[int] = (),
+    ) -> Word:
         word = super().__new__(cls, text)
         word.rarest = MappingProxyType(dict(rarest))
+        word.common = frozenset(common)
         return word
 
     @classmethod
     def read(cls, session: Session, text: str, models: Iterable[Any]) -> Word:
-        """*text* with its rarest pairs among the names of *models*: one statement when it has
-        more pairs than :data:`RAREST`, none otherwise (every pair is used)."""
+        """*text* with the pairs to find it by among the names of *models*: its :data:`RAREST`
+        rarest, less those held by as many records as the count reached. A pair far more
+        common than the other adds only reading: the records holding the rarer one are few
+        enough for the ``LIKE`` alone.
+
+        The pairs are counted up to :data:`COUNT_CAP` (one statement, for a word of more than
+        :data:`RAREST` pairs), and where even the rarest reached it, again up to
+        :data:`COMMON_HOLDERS` (one more statement; the first for a shorter word, whose pairs
+        are all its pairs): where every pair reaches that too, the kind is ``common``. A word
+        of one character has no pairs: no statement."""
         wanted = sorted(grams(text))
         kinds = [model.__search__[0] for model in models]
-        if len(wanted) <= RAREST:
-            return cls(text, dict.fromkeys(kinds, tuple(wanted)))
-        chosen = union_all(
-            *(
-                select(literal(kind).label("kind"), rarest.c.gram)
-                for kind in kinds
-                for rarest in [_rarest(kind, wanted).subquery()]
-            )
-        )
-        found: dict[int, tuple[str, ...]] = {kind: () for kind in kinds}
-        for kind, gram in session.execute(chosen):
-            found[kind] += (gram,)
-        return cls(text, found)
+        rarest: dict[int, tuple[str, ...]] = dict.fromkeys(kinds, ())
+        if not wanted:
+            return cls(text, rarest)
+        common = []
+        again = list(kinds)
+        for cap in (COUNT_CAP, COMMON_HOLDERS):
+            if len(wanted) <= RAREST and cap == COUNT_CAP:
+                continue  # every pair is used: the finer count alone tells which are common
+            for kind, counted in _choose(session, again, wanted, cap).items():
+                kept = tuple(gram for gram, holders in counted if holders < cap)
+                if kept:
+                    rarest[kind] = kept
+                    again.remove(kind)
+                elif cap == COMMON_HOLDERS:
+                    common.append(kind)
+            if not again:
+                break
+        return cls(text, rarest, common)
 
 
 def contains(model: Any, text: str, key: Any = None) -> ColumnElement[bool]:
@@ -178,18 +233,19 @@ def contains(model: Any, text: str, key: Any = None) -> ColumnElement[bool]:
     like = getattr(model, column).like(f"%{escape_like(text)}%", escape="\\")
     key = model.id if key is None else key
     wanted = sorted(grams(text))
-    if not wanted:
+    if not wanted or (isinstance(text, Word) and kind in text.common):
         return like
     chosen = text.rarest.get(kind) if isinstance(text, Word) else None
     if len(wanted) == 1 or (chosen and len(chosen) == 1):
-        # One pair (a word of two characters), which planners can estimate.
+        # One pair (a word of two characters, or one pair rare enough), which planners can
+        # estimate.
         gram = chosen[0] if chosen else wanted[0]
         holding = select(NameGram.ref_id).where(NameGram.kind == kind, NameGram.gram == gram)
         if is_its_own_pair(text):
             return key.in_(holding)
         return and_(key.in_(holding), like)
     # The records holding every one of the rarest pairs (named, or chosen in the statement).
-    rarest: Any = chosen if chosen else _rarest(kind, wanted)
+    rarest: Any = chosen if chosen else select(_rarest(kind, wanted).subquery().c.gram)
     candidates = (
         select(NameGram.ref_id)
         .where(NameGram.kind == kind, NameGram.gram.in_(rarest))
@@ -203,7 +259,8 @@ def named(model: Any, text: str) -> Select:
     """The ids of the records of *model* whose searchable name contains *text*, for use as a set
     of ids (``column.in_(...)``): for a word that is its own pair (:func:`is_its_own_pair`), the
     pair's holders read from the pair index alone, without the records, since holding the pair
-    decides; otherwise the records that :func:`contains` selects.
+    decides (even a common pair: a set of ids is read whole, and the index holds it more
+    compactly than the table); otherwise the records that :func:`contains` selects.
 
     Reading the records as well cost PostgreSQL a walk of the whole primary key: for a common
     word's 2,860 enterprises it merged them with all 20,000 enterprise ids, 3 ms per statement,

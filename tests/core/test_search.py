@@ -183,11 +183,68 @@ def test_a_word_chooses_its_rarest_pairs_once(
     with count_queries() as counter:
         assert found(session, Lead, word) == {wanted.id}
     assert "LIMIT" not in counter.statements[0]  # no pair counted again
-    # Two pairs or fewer: all are used, nothing to read.
+    # Two pairs or fewer: all are used, rarest first; one statement tells whether they are
+    # common.
     with count_queries() as counter:
         short = search.Word.read(session, "芯公司", (Lead,))
+    assert counter.count == 1
+    assert short.rarest == {kind: ("芯公", "公司")}
+    assert short.common == frozenset()
+    # One character: no pairs, nothing to read.
+    with count_queries() as counter:
+        assert search.Word.read(session, "芯", (Lead,)).rarest == {kind: ()}
     assert counter.count == 0
-    assert short.rarest == {kind: ("公司", "芯公")}
+
+
+def test_a_pair_as_common_as_the_count_reached_is_left_out(
+    session: Any, world: Any, monkeypatch: Any, count_queries: Any
+) -> None:
+    """A word's rarer pair is held by one lead, the next by more than the count reached: the
+    rarer one alone finds the candidates, and the LIKE decides."""
+    monkeypatch.setattr(search, "COUNT_CAP", 3)
+    for i in range(5):
+        LeadFactory(title=f"公司号{i}", park=world.park_a)
+    wanted = LeadFactory(title="龙公司号", park=world.park_a)
+    session.flush()
+    with count_queries() as counter:
+        word = search.Word.read(session, "龙公司号", (Lead,))
+    assert counter.count == 1
+    assert word.rarest == {Lead.__search__[0]: ("龙公",)}
+    assert word.common == frozenset()
+    assert found(session, Lead, word) == {wanted.id}
+
+
+def test_a_word_whose_pairs_are_all_common_is_found_by_like_alone(
+    session: Any, world: Any, monkeypatch: Any, count_queries: Any
+) -> None:
+    """Every pair of 项目洽谈 is held by more leads than either count reaches: leads are tested
+    by the LIKE, without the pairs; the enterprises, holding none, still through them."""
+    monkeypatch.setattr(search, "COUNT_CAP", 2)
+    monkeypatch.setattr(search, "COMMON_HOLDERS", 4)
+    matching = [LeadFactory(title=f"{i}号项目洽谈", park=world.park_a) for i in range(4)]
+    LeadFactory(title="项目 洽谈", park=world.park_a)  # the pairs 项目 and 洽谈, not the word
+    for i in range(3):
+        LeadFactory(title=f"目洽{i}", park=world.park_a)
+    session.flush()
+    with count_queries() as counter:
+        word = search.Word.read(session, "项目洽谈", (Lead, Enterprise))
+    assert counter.count == 2  # the first count reached its cap for leads: counted again
+    assert word.common == {Lead.__search__[0]}
+    sql = str(select(Lead.id).where(search.contains(Lead, word)))
+    assert "name_gram" not in sql and "LIKE" in sql
+    assert "name_gram" in str(select(Enterprise.id).where(search.contains(Enterprise, word)))
+    assert (
+        found(session, Lead, word)
+        == found(session, Lead, "项目洽谈")
+        == {lead.id for lead in matching}
+    )
+    # A word of two ideographs held by that many: the LIKE too (a page stops early), but as a
+    # set of ids it is still read from the pair index, which holds it whole more compactly.
+    own = search.Word.read(session, "洽谈", (Lead,))
+    assert own.common == {Lead.__search__[0]}
+    assert "name_gram" not in str(select(Lead.id).where(search.contains(Lead, own)))
+    assert "FROM name_gram" in str(search.named(Lead, own))
+    assert set(session.scalars(search.named(Lead, own))) == found(session, Lead, "洽谈")
 
 
 def test_rebuild_writes_the_pairs_the_hook_writes(session: Any, world: Any) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from app.core import search
 from app.enterprises.models import Enterprise
 from app.pipeline import queries
 from app.pipeline.flags import load_thresholds
@@ -37,11 +38,23 @@ def records(session: Any, world: Any) -> dict[str, Any]:
 WORDS = ["芯片", "储能", "氢能储能", "京东方显示", "显", "线索", "项目", "不存在", "%", "方显示x"]
 
 
+@pytest.mark.parametrize("common", [False, True], ids=["pairs", "common-pairs"])
 @pytest.mark.parametrize("model", [Lead, Project])
 @pytest.mark.parametrize("word", [*WORDS, "CODE"])
 def test_the_forms_select_the_same_records(
-    session: Any, world: Any, records: dict[str, Any], model: Any, word: str
+    session: Any,
+    world: Any,
+    records: dict[str, Any],
+    model: Any,
+    word: str,
+    common: bool,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """*common*: every pair any name holds counts as common, so the names of each kind that
+    holds all of a word's pairs are tested by ``LIKE`` alone (app.core.search.Word)."""
+    if common:
+        monkeypatch.setattr(search, "COUNT_CAP", 1)
+        monkeypatch.setattr(search, "COMMON_HOLDERS", 1)
     word = records["code"] if word == "CODE" else word
     # As the list puts it: the pairs chosen once for the record's and the enterprise's names.
     filters = queries.ListFilters(q=queries.search_word(session, model, word))
