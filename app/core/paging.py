@@ -13,6 +13,13 @@ The total is a ``COUNT`` over the same conditions, so the page says how many rec
 select. It stops at *count_limit* (a count reads every matching row: at 100,000 records it cost
 more than the page itself), and the page then says "more than" that many, with a link
 (``exact=1``) that counts them all.
+
+The count also tells how to read the page. Walking the order and testing each row finds a page
+of many matches soonest; a page of few walks until it has tested every row, or every row before
+the matches when they sit at the far end (a manager's park with a chain it has no records of:
+150 ms at 100,000 projects). When the count found at most :data:`FEW_ROWS`, the page reads
+the matching ids by the filters' own indexes and sorts them (``key IN (...)``): at most a few
+thousand rows, whatever the table's size.
 """
 
 from __future__ import annotations
@@ -26,6 +33,8 @@ from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 SEPARATOR = "~"
+#: A count of at most this many rows reads the page by the filters, not by walking the order.
+FEW_ROWS = 2000
 
 
 @dataclass(frozen=True)
@@ -104,20 +113,24 @@ def keyset_page(
     per_page: int,
     count_limit: int | None = None,
     counted: Select | None = None,
+    few_by_ids: bool = True,
 ) -> KeysetPage:
     """The page of *stmt* (rows of one entity, any ordering dropped) that *args* ask for, in the
     order ``at DESC, key DESC``; statements: one ``COUNT`` and one page query.
 
-    *counted*: the same rows in the form the database counts fastest (by default *stmt*)."""
+    *counted*: the same rows in the form the database counts fastest (by default *stmt*), and
+    for a count of at most :data:`FEW_ROWS` the ids the page is read by, unless *few_by_ids*
+    is false (a *stmt* that reads its rows by their ids already)."""
     stmt = stmt.order_by(None)
-    counted = (stmt if counted is None else counted.order_by(None)).with_only_columns(key)
+    matching = (stmt if counted is None else counted.order_by(None)).with_only_columns(key)
     limited = count_limit is not None and not args.get("exact")
-    if limited:
-        counted = counted.limit(count_limit + 1)
+    counted = matching.limit(count_limit + 1) if limited else matching
     total = session.scalar(select(func.count()).select_from(counted.subquery())) or 0
     more = limited and total > count_limit
     if more:
         total = count_limit
+    elif total <= FEW_ROWS and few_by_ids:
+        stmt = stmt.where(key.in_(matching))
     after, before = Cursor.parse(args.get("after")), Cursor.parse(args.get("before"))
     position = tuple_(at, key)
     newest_first = (at.desc(), key.desc())

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
+from app.core import paging
 from app.core.paging import Cursor
 from app.pipeline import queries
 from app.pipeline.models import Lead
@@ -50,9 +51,13 @@ def link(page: str, label: str) -> str | None:
     return None if href == "#" else href
 
 
+@pytest.mark.parametrize("few_rows", [paging.FEW_ROWS, 0], ids=["read-by-ids", "walked"])
 def test_walks_forwards_and_back_through_every_record_once(
-    login_as: Any, world: Any, leads: list[Lead]
+    login_as: Any, world: Any, leads: list[Lead], few_rows: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """*few_rows*: eight records are few, and each page is read by their ids; with no count
+    small enough, by walking the list's order. The pages are the same."""
+    monkeypatch.setattr(paging, "FEW_ROWS", few_rows)
     client = login_as(world.manager)
     expected = [lead.title for lead in leads]
     url: str | None = f"/leads?park={world.park_a.id}"
@@ -139,6 +144,59 @@ def test_cursor_round_trip() -> None:
     assert Cursor.parse("2026-03-01T08:00:00.000123 00:00~42") == cursor
     assert Cursor.parse(None) is None
     assert Cursor.parse("") is None
+
+
+def test_a_small_count_reads_the_page_by_the_matching_ids(
+    login_as: Any,
+    world: Any,
+    leads: list[Lead],
+    count_queries: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Walking the order for a page of few matches tests every row before them; a count of at
+    most FEW_ROWS reads the page by the ids its filters select. More than that: the walk."""
+    client = login_as(world.manager)
+    url = f"/leads?park={world.park_a.id}"
+
+    def page_statement() -> str:
+        with count_queries() as counter:
+            assert client.get(url).status_code == 200
+        (page,) = [sql for sql in counter.statements if "ORDER BY lead.updated_at DESC" in sql]
+        return page
+
+    assert "lead.id IN (SELECT lead.id" in page_statement()
+    monkeypatch.setattr(paging, "FEW_ROWS", 7)
+    assert "lead.id IN (SELECT lead.id" not in page_statement()
+
+
+def test_a_common_word_with_other_filters_is_tested_on_their_rows(
+    login_as: Any,
+    world: Any,
+    leads: list[Lead],
+    count_queries: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A common word alone, for whoever sees everything, is counted as the database sees fit;
+    with a park filter (or a manager's parks), counted on the park's rows, the word tested
+    row by row; a small count reads the page by the ids it counted."""
+    monkeypatch.setattr(queries, "FEW_MATCHES", 2)
+
+    def statements(user: Any, url: str) -> tuple[str, str]:
+        client = login_as(user)
+        with count_queries() as counter:
+            page = client.get(url).get_data(as_text=True)
+        assert titles(page) == [lead.title for lead in leads[:PER_PAGE]]
+        (count,) = [sql for sql in counter.statements if sql.startswith("SELECT count(*)")][-1:]
+        (rows,) = [sql for sql in counter.statements if "ORDER BY lead.updated_at DESC" in sql]
+        return count, rows
+
+    count, rows = statements(world.leader, "/leads?q=分页线索")
+    assert "lead.id + " not in count  # the "any" form
+    count, rows = statements(world.leader, f"/leads?q=分页线索&park={world.park_a.id}")
+    assert "lead.id + " in count  # the walk's form
+    assert "lead.id IN (SELECT lead.id" in rows
+    count, rows = statements(world.manager, "/leads?q=分页线索")
+    assert "lead.id + " in count
 
 
 def test_counting_stops_at_the_limit_and_counts_all_when_asked(
