@@ -19,7 +19,7 @@ from sqlalchemy.pool import NullPool
 
 from app.pipeline.lifecycle import MAIN_LINE, standing_days
 from app.pipeline.models import Lead, Project
-from bench import cockpit, gc_pauses, generate, ledger_import, load, run
+from bench import cockpit, gc_pauses, generate, ledger_import, list_sweep, load, run
 
 
 def test_generate_and_measure_a_tiny_district(tmp_path: Path) -> None:
@@ -91,6 +91,13 @@ def test_generate_and_measure_a_tiny_district(tmp_path: Path) -> None:
     for path in (*paths, "log a contact", "move a stage", "export"):
         assert f"| {path}" in table
     assert "× floor" in table
+
+    # Random filter combinations of the lists (bench/list_sweep.py): each answers 200.
+    list_sweep.main(["--database-url", url, "--combos", "12", "--runs", "1", "--output", str(out)])
+    (result,) = out.glob("list_sweep-*-sqlite.md")
+    report = result.read_text(encoding="utf-8")
+    assert "12 random filter combinations" in report
+    assert report.count("| `/") == 12  # fewer than SLOWEST: every one listed
 
     # The collector's pauses (bench/gc_pauses.py): each variant in a process of its own.
     gc_pauses.main(
