@@ -9,6 +9,14 @@ from pathlib import Path
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
+def percentile(values: list[float], share: float) -> float:
+    """The nearest-rank percentile of *values* (*share* 0.95 for p95); 0 for none."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[max(0, int(len(ordered) * share + 0.5) - 1)]
+
+
 def write_result(
     text: str, tool: str, when: dt.datetime, database: str = "", folder: Path = RESULTS
 ) -> Path:

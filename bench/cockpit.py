@@ -26,7 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import RESULTS, write_result
+from bench import RESULTS, percentile, write_result
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -273,7 +273,7 @@ def main(argv: list[str] | None = None) -> None:
     ]
     for name, times, queries in rows:
         median = statistics.median(times)
-        p95 = sorted(times)[max(0, int(len(times) * 0.95) - 1)]
+        p95 = percentile(times, 0.95)
         lines.append(
             f"| {name} | {median * 1000:.1f} | {p95 * 1000:.1f} | {queries or '—'} "
             f"| {median / base:.1f} | {median / page_base:.1f} |"

@@ -43,7 +43,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from bench import RESULTS, write_result
+from bench import RESULTS, percentile, write_result
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN_CONF = ROOT / "deploy" / "gunicorn.conf.py"
@@ -52,11 +52,6 @@ VARIANTS = {
     "default": "Python's defaults",
     "worker": "worker settings (deploy/gunicorn.conf.py)",
 }
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, int(len(ordered) * share + 0.5) - 1)]
 
 
 def _mix(app: Any) -> list[tuple[str, str]]:

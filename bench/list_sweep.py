@@ -28,16 +28,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from bench import RESULTS, write_result
+from bench import RESULTS, percentile, write_result
 
 ROOT = Path(__file__).resolve().parent.parent
 WORDS = ("科技", "半导体", "新材料", "氢能", "显示", "有限公司", "项目", "芯片", "洽谈1")
 SLOWEST = 15
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, int(len(ordered) * share + 0.5) - 1)]
 
 
 def combinations(reference: dict[str, list[Any]], count: int, seed: int) -> list[tuple[str, str]]:
@@ -85,8 +80,6 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
 
-    from flask import render_template
-    from flask_login import login_required
     from sqlalchemy import event, select
 
     from app.auth.models import Role, User
@@ -95,14 +88,10 @@ def main(argv: list[str] | None = None) -> None:
     from app.pipeline.lifecycle import Stage
     from app.pipeline.models import Lead
     from app.pipeline.queries import DATED_EVENTS
-    from bench.run import PASSWORD, production_app
+    from bench.run import EMPTY_PAGE, PASSWORD, add_empty_page, production_app
 
     app = production_app(args.database_url)
-
-    @app.route("/_bench/empty")
-    @login_required
-    def _empty_page() -> str:
-        return render_template("base.html")
+    add_empty_page(app)
 
     with app.app_context():
         s = db.session
@@ -148,7 +137,7 @@ def main(argv: list[str] | None = None) -> None:
             event.remove(engine, "before_cursor_execute", count)
         return statistics.median(times) * 1000, round(statements[0] / args.runs)
 
-    empty, _ = measure("leader", "/_bench/empty")
+    empty, _ = measure("leader", EMPTY_PAGE)
     found = [
         (*measure(role, url), role, url)
         for role, url in combinations(reference, args.combos, args.seed)

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from bench import RESULTS, write_result
+from bench import RESULTS, percentile, write_result
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "Bench@2026"  # noqa: S105 (the generated users' password, bench/generate.py)
@@ -424,10 +424,7 @@ def report(
 
 
 def _p95(times: list[float]) -> float:
-    if not times:
-        return 0.0
-    ordered = sorted(times)
-    return ordered[max(0, int(len(ordered) * 0.95 + 0.5) - 1)]
+    return percentile(times, 0.95)
 
 
 if __name__ == "__main__":

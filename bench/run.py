@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from bench import RESULTS, write_result
+from bench import RESULTS, percentile, write_result
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "Bench@2026"  # noqa: S105 (the generated users' password, bench/generate.py)
@@ -60,6 +60,22 @@ def production_app(url: str) -> Any:
         WTF_CSRF_ENABLED=False,
         RATELIMIT_ENABLED=False,
     )
+
+
+#: A route the benchmarks add to the app (not part of it): the empty page.
+EMPTY_PAGE = "/_bench/empty"
+
+
+def add_empty_page(app: Any) -> None:
+    """Add :data:`EMPTY_PAGE`: the fixed cost of any page (session, user, CSRF token, the
+    layout), logged in, with no data."""
+    from flask import render_template
+    from flask_login import login_required
+
+    @app.route(EMPTY_PAGE)
+    @login_required
+    def _empty_page() -> str:
+        return render_template("base.html")
 
 
 # The reference rows a list page shows in its filters (parks; chains with their links).
@@ -233,8 +249,7 @@ def timed(
 
 
 def p95(times: list[float]) -> float:
-    ordered = sorted(times)
-    return ordered[max(0, int(len(ordered) * 0.95 + 0.5) - 1)]
+    return percentile(times, 0.95)
 
 
 class Floor:
@@ -306,15 +321,7 @@ def main(argv: list[str] | None = None) -> None:
 
     url = args.database_url
     app = production_app(url)
-
-    from flask import render_template
-    from flask_login import login_required
-
-    @app.route("/_bench/empty")
-    @login_required
-    def _empty_page() -> str:
-        # The fixed cost of any page: session, user, CSRF token, the layout, no data.
-        return render_template("base.html")
+    add_empty_page(app)
 
     floor = Floor(url)
     today = today_local()
@@ -400,7 +407,7 @@ def main(argv: list[str] | None = None) -> None:
         paths.append(
             Measured(
                 "empty page: login, layout, no data (leader)",
-                get("leader", "/_bench/empty"),
+                get("leader", EMPTY_PAGE),
                 [("SELECT 1", {})],
                 note="the fixed cost of every page (a route of the runner, not of the app)",
             )
