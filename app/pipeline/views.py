@@ -174,35 +174,19 @@ def record_list(kind: str):
         found = queries.filtered(current_user, model, filters, thresholds, search_form=search_form)
         return queries.list_page_stmt(found, model)
 
-    count_limit = current_app.config["LIST_COUNT_LIMIT"]
-    counted: Select | None = None  # the page's own rows
-    few_by_ids = True
-    if not filters.q:
-        stmt = listed()
-    else:  # a rare word read through its matches, a common one by walking the order
-        filters = filters.but(q=queries.search_word(db.session, model, filters.q))
-        if queries.search_is_rare(db.session, model, filters.q):
-            stmt, few_by_ids = listed("few"), False
-        else:
-            stmt = listed("walk")
-            # Alone, a common word is counted as the database sees fit; with other filters or
-            # a user's sight (a manager's parks, an officer's own), those lead and the word is
-            # tested on their rows (read from the word's side, SQLite counted a park's few
-            # matches in 200 ms).
-            alone = filters.but(q="") == queries.ListFilters()
-            sees_all = visibility.sight(current_user) == ("everything",)
-            counted = listed() if alone and sees_all else stmt
-            count_limit = current_app.config["SEARCH_COUNT_LIMIT"]
+    reading = queries.list_reading(db.session, current_user, model, filters)
+    filters = reading.filters
+    limit = "SEARCH_COUNT_LIMIT" if reading.common_word else "LIST_COUNT_LIMIT"
     page = keyset_page(
         db.session,
-        stmt,
+        listed(reading.page_form),
         model.updated_at,
         model.id,
         request.args,
         _per_page(),
-        count_limit=count_limit,
-        counted=counted,
-        few_by_ids=few_by_ids,
+        count_limit=current_app.config[limit],
+        counted=listed(reading.count_form) if reading.count_form else None,
+        few_by_ids=reading.page_form != "few",  # the few form reads its rows by id already
     )
     return render_template(
         "pipeline/list.html",
