@@ -62,17 +62,13 @@ def _mix(app: Any) -> list[tuple[str, str]]:
     from app.enterprises.models import Enterprise
     from app.extensions import db
     from app.pipeline.models import ContactLog, Lead
+    from bench.run import busiest_park_stage
 
     with app.app_context():
         s = db.session
         manager = s.scalars(select(User).where(User.role == Role.MANAGER, User.active).limit(1))
         park_id = min(manager.one().park_ids)
-        f_park, f_stage = s.execute(
-            select(Lead.park_id, Lead.stage)
-            .group_by(Lead.park_id, Lead.stage)
-            .order_by(func.count().desc())
-            .limit(1)
-        ).one()
+        f_park, f_stage = busiest_park_stage(s)
         leads = s.scalar(select(func.count()).select_from(Lead)) or 1
         name = s.scalar(select(Enterprise.name).order_by(Enterprise.id).offset(leads // 20))
         detail_id = s.scalar(

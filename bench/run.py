@@ -78,6 +78,20 @@ def add_empty_page(app: Any) -> None:
         return render_template("base.html")
 
 
+def busiest_park_stage(session: Any) -> tuple[int, Any]:
+    """A busy filter: the most common (park, stage) among the leads."""
+    from sqlalchemy import func, select
+
+    from app.pipeline.models import Lead
+
+    return session.execute(
+        select(Lead.park_id, Lead.stage)
+        .group_by(Lead.park_id, Lead.stage)
+        .order_by(func.count().desc())
+        .limit(1)
+    ).one()
+
+
 # The reference rows a list page shows in its filters (parks; chains with their links).
 REFERENCE = [
     ("SELECT id, name FROM park ORDER BY sort_order, id", {}),
@@ -349,13 +363,7 @@ def main(argv: list[str] | None = None) -> None:
         park_id = min(manager.park_ids) if manager.park_ids else None
         thresholds = load_thresholds(s)
         big = int(thresholds.floor("big") * 100_000_000)
-        # A busy filter: the most common (park, stage) among the leads.
-        f_park, f_stage = s.execute(
-            select(Lead.park_id, Lead.stage)
-            .group_by(Lead.park_id, Lead.stage)
-            .order_by(func.count().desc())
-            .limit(1)
-        ).one()
+        f_park, f_stage = busiest_park_stage(s)
         # A name to search: two characters of an enterprise name in the middle of the table.
         name = s.scalar(select(Enterprise.name).order_by(Enterprise.id).offset(leads // 10 // 2))
         needle = (name or "科技")[2:4]
