@@ -129,12 +129,15 @@ def insert_rows(connection: Any, rows: list[Pair]) -> None:
     )
 
 
-def _holders(kind: int, gram: Any, cap: int, outer: Any = None) -> Any:
-    """How many records of *kind* hold *gram*, counted through the index up to *cap*; *outer*:
-    the query whose column *gram* is."""
-    first = select(literal(1)).where(NameGram.kind == kind, NameGram.gram == gram).limit(cap)
-    if outer is not None:
-        first = first.correlate(outer)
+def _holders(kind: int, gram: Any, cap: int, outer: Any) -> Any:
+    """How many records of *kind* hold *gram*, a column of the query *outer*, counted through
+    the index up to *cap*."""
+    first = (
+        select(literal(1))
+        .where(NameGram.kind == kind, NameGram.gram == gram)
+        .limit(cap)
+        .correlate(outer)
+    )
     return select(func.count()).select_from(first.subquery()).scalar_subquery()
 
 
