@@ -33,6 +33,8 @@ from bench import RESULTS, percentile, write_result
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "Bench@2026"  # noqa: S105 (the generated users' password, bench/generate.py)
 PAGE = 25
+#: Leads to a page of the API, as a client reading them all asks (its most).
+API_PAGE = 100
 
 LIST_COLUMNS = """
 SELECT lead.id, lead.title, lead.stage, lead.estimated_investment, lead.last_contact_on,
@@ -318,9 +320,10 @@ def main(argv: list[str] | None = None) -> None:
 
     from sqlalchemy import event, func, select
 
+    from app.api.tokens import create_token, list_tokens, revoke_token
     from app.auth.models import Role, User
     from app.cockpit.services import forget_figures
-    from app.core.paging import Cursor
+    from app.core.paging import Cursor, encode_position
     from app.core.timeutil import today_local
     from app.digests.content import SharedFigures, build_digest
     from app.digests.weeks import IsoWeek
@@ -376,6 +379,16 @@ def main(argv: list[str] | None = None) -> None:
             .limit(1)
         ).one()
         deep_cursor = str(Cursor(*before_deep))
+        # The API's cursor to the middle of the leads, 100 to a page, as a client reading them
+        # all reaches it.
+        api_deep = max(2, leads // API_PAGE // 2)
+        before_api_deep = s.execute(
+            select(Lead.updated_at, Lead.id)
+            .order_by(Lead.updated_at.desc(), Lead.id.desc())
+            .offset((api_deep - 1) * API_PAGE - 1)
+            .limit(1)
+        ).one()
+        api_cursor = encode_position("-updated_at", list(before_api_deep))
         busiest = s.execute(
             select(ContactLog.lead_id, func.count())
             .group_by(ContactLog.lead_id)
@@ -397,6 +410,11 @@ def main(argv: list[str] | None = None) -> None:
         recipients = list(s.scalars(select(User).where(User.active.is_(True))))
         base_url = app.config.get("BASE_URL") or "http://localhost"
         s.rollback()
+        for old in list_tokens(s, leader):  # a copy the runner ran on before
+            if old.name == "bench":
+                revoke_token(s, leader, old)
+        _token, api_token = create_token(s, leader, name="bench")
+        s.commit()
 
         clients: dict[str, Any] = {}
         for who, user in (("leader", leader), ("manager", manager), ("admin", admin)):
@@ -408,6 +426,15 @@ def main(argv: list[str] | None = None) -> None:
         def get(who: str, path: str) -> Callable[[], Any]:
             def action() -> None:
                 response = clients[who].get(path)
+                assert response.status_code == 200, (path, response.status_code)
+
+            return action
+
+        def get_api(path: str) -> Callable[[], Any]:
+            headers = {"Authorization": f"Bearer {api_token}"}
+
+            def action() -> None:
+                response = clients["leader"].get(path, headers=headers)
                 assert response.status_code == 200, (path, response.status_code)
 
             return action
@@ -524,6 +551,28 @@ def main(argv: list[str] | None = None) -> None:
                 3,
                 note="keyset: the page after the last row of page "
                 f"{deep - 1}; the floor seeks the same way",
+            )
+        )
+        api_seek = seek.replace(f"LIMIT {PAGE}", f"LIMIT {API_PAGE}")
+        raw_api_at, raw_api_id = floor.run(
+            [
+                (
+                    "SELECT updated_at, id FROM lead ORDER BY updated_at DESC, id DESC "
+                    "LIMIT 1 OFFSET :n",
+                    {"n": (api_deep - 1) * API_PAGE - 1},
+                )
+            ]
+        )[0]
+        paths.append(
+            Measured(
+                f"API lead list, page {api_deep} by cursor, {API_PAGE} a page (leader)",
+                get_api(f"/api/v1/leads?per_page={API_PAGE}&after={api_cursor}"),
+                [
+                    (api_seek, {"at": raw_api_at, "id": raw_api_id}),
+                    ("SELECT count(*) FROM lead", {}),
+                    *REFERENCE,
+                ],
+                note="JSON of 100 leads and the exact total; the floor seeks the same way",
             )
         )
         paths.append(

@@ -7,6 +7,8 @@ lengths the services own) stay in the services, which the views call.
 
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 from flask import g
 
@@ -84,13 +86,22 @@ class ChainLinkRefSchema(ma.Schema):
 
 MAX_PAGE = 100_000
 MAX_PER_PAGE = 100
+MAX_CURSOR = 1000
 
 
 class PageArgsSchema(RequestSchema):
     page = Int(
-        load_default=1,
+        load_default=None,
         validate=ma.validate.Range(min=1, max=MAX_PAGE, error=str(_l("页码无效。"))),
-        metadata={"description": "页码，从1开始"},
+        metadata={"description": "页码，从1开始（默认1）；与 after 二选一"},
+    )
+    after = Text(
+        load_default=None,
+        validate=max_length(MAX_CURSOR),
+        metadata={
+            "description": "游标：上一页返回的 next，取其后一页。按游标翻页不随页数变慢，"
+            "适合逐页读取全部记录；与 page 二选一"
+        },
     )
     per_page = Int(
         load_default=None,
@@ -99,6 +110,11 @@ class PageArgsSchema(RequestSchema):
         ),
         metadata={"description": "每页条数（默认同页面，最多100）"},
     )
+
+    @ma.validates_schema
+    def _page_or_after(self, data: dict, **_kwargs: Any) -> None:
+        if data.get("page") is not None and data.get("after") is not None:
+            raise ma.ValidationError(str(_l("page 与 after 只能给出其一。")), "after")
 
 
 def sort_field(choices: list[str], default: str) -> Text:
@@ -116,10 +132,19 @@ def page_schema(item: type[ma.Schema], name: str) -> type[ma.Schema]:
         (ma.Schema,),
         {
             "items": F.List(F.Nested(item), required=True),
-            "page": F.Integer(required=True),
+            "page": F.Integer(
+                required=True,
+                allow_none=True,
+                metadata={"description": "页码；按游标（after）取得的页为 null"},
+            ),
             "per_page": F.Integer(required=True),
             "total": F.Integer(required=True),
             "pages": F.Integer(required=True),
+            "next": F.String(
+                required=True,
+                allow_none=True,
+                metadata={"description": "下一页的游标，作为 after 传回；没有下一页时为 null"},
+            ),
         },
     )
 

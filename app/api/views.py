@@ -16,7 +16,7 @@ from flask import Blueprint as FlaskBlueprint
 from flask import current_app, g, render_template, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.datastructures import MultiDict
 
@@ -28,6 +28,7 @@ from app.auth.models import EDITOR_ROLES, Role, User
 from app.core.audit import set_actor
 from app.core.db import check_version
 from app.core.i18n import gettext as _
+from app.core.paging import OrderKey, after_position, decode_position, encode_position
 from app.core.timeutil import today_local
 from app.enterprises import services as enterprise_services
 from app.enterprises.models import TAGS, Enterprise
@@ -147,29 +148,46 @@ def _not_found(field: str) -> str:
     }[field]
 
 
-def paginate(stmt: Any, args: dict[str, Any]) -> dict[str, Any]:
-    per_page = args.get("per_page") or int(current_app.config["PAGE_SIZE"])
-    page = db.paginate(
-        stmt,
-        page=args["page"],
-        per_page=min(per_page, s.MAX_PER_PAGE),
-        max_per_page=s.MAX_PER_PAGE,
-        error_out=False,
-        count=True,
-    )
+def paginate(stmt: Any, args: dict[str, Any], order: list[OrderKey], sort: str) -> dict[str, Any]:
+    """The page of *stmt* that *args* ask for, in *order* (named *sort* in its cursors): by
+    page number (``OFFSET``), or after a cursor (a seek, as fast on the thousandth page as on
+    the first). Either way ``next`` is the cursor of the page after it. Statements: one
+    ``COUNT`` and one page query."""
+    per_page = min(args.get("per_page") or int(current_app.config["PAGE_SIZE"]), s.MAX_PER_PAGE)
+    stmt = stmt.order_by(None)
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    page = args.get("page") or 1
+    if args.get("after") is not None:
+        try:
+            position = decode_position(args["after"], sort, order)
+        except ValueError:
+            message = _("游标无效或不属于此排序方式，请从第一页重新读取。")
+            api_abort(422, message, fields={"after": [message]})
+        stmt, page = stmt.where(after_position(order, position)), None
+    else:
+        stmt = stmt.offset((page - 1) * per_page)
+    # The keys ride along with each row: the last one's are the next cursor.
+    stmt = stmt.add_columns(*(k.expr for k in order)).order_by(*(k.clause() for k in order))
+    rows = db.session.execute(stmt.limit(per_page + 1)).all()
     return {
-        "items": page.items,
-        "page": page.page,
-        "per_page": page.per_page,
-        "total": page.total or 0,
-        "pages": page.pages,
+        "items": [row[0] for row in rows[:per_page]],
+        "page": page,
+        "per_page": per_page,
+        "total": total,
+        "pages": -(-total // per_page),
+        "next": encode_position(sort, rows[per_page - 1][1:]) if len(rows) > per_page else None,
     }
 
 
-def _order(columns: dict[str, Any], sort: str, tiebreak: Any) -> list[Any]:
-    column = columns[sort.lstrip("-")]
-    ordered = column.desc() if sort.startswith("-") else column.asc()
-    return [ordered.nulls_last(), tiebreak.desc() if sort.startswith("-") else tiebreak.asc()]
+def sorted_by(
+    columns: dict[str, Any], sort: str, tiebreak: Any, nullable: set[str]
+) -> list[OrderKey]:
+    """The order *sort* names (``-`` for descending) among *columns*, ties broken by
+    *tiebreak* in the same direction; the columns named in *nullable* put NULLs last."""
+    name = sort.lstrip("-")
+    descending = sort.startswith("-")
+    ties = [] if columns[name] is tiebreak else [OrderKey(tiebreak, descending)]
+    return [OrderKey(columns[name], descending, nullable=name in nullable), *ties]
 
 
 # --- enterprises --------------------------------------------------------------------------------
@@ -196,14 +214,16 @@ class EnterpriseList(MethodView):
         """企业列表：按名称或信用代码搜索，按性质和标签筛选"""
         filters = EnterpriseFilters(ownership=args["ownership"], tags=frozenset(args["tag"]))
         stmt = enterprise_services.search_enterprises(db.session, args["q"], filters)
-        if args["sort"] != "relevance":
+        if args["sort"] == "relevance":
+            order = enterprise_services.relevance_order(args["q"])
+        else:
             columns = {
                 "name": Enterprise.name,
                 "id": Enterprise.id,
                 "updated_at": Enterprise.updated_at,
             }
-            stmt = stmt.order_by(None).order_by(*_order(columns, args["sort"], Enterprise.id))
-        return paginate(stmt, args)
+            order = sorted_by(columns, args["sort"], Enterprise.id, nullable=set())
+        return paginate(stmt, args, order, args["sort"])
 
     @roles(*EDITOR_ROLES)
     @enterprises_bp.arguments(s.EnterpriseCreateSchema)
@@ -267,6 +287,10 @@ def _filter_args(args: dict[str, Any]) -> list[tuple[str, str]]:
     return pairs
 
 
+#: The record sorts by a column that may be empty (those records then come last).
+NULLABLE_SORTS = {"last_contact_on", "investment"}
+
+
 def _list(model: type[Lead] | type[Project], args: dict[str, Any]) -> dict[str, Any]:
     # The pages' own reading of the filters, from the validated arguments: one mapping of
     # names to filters, kept in app.pipeline.queries.
@@ -283,8 +307,8 @@ def _list(model: type[Lead] | type[Project], args: dict[str, Any]) -> dict[str, 
         "investment": queries.amount_column(model),
         "name": model.title if model is Lead else model.name,
     }
-    stmt = stmt.order_by(None).order_by(*_order(columns, args["sort"], model.id))
-    return paginate(stmt, args)
+    order = sorted_by(columns, args["sort"], model.id, nullable=NULLABLE_SORTS)
+    return paginate(stmt, args, order, args["sort"])
 
 
 def _park(park_id: int) -> Park:
@@ -515,9 +539,9 @@ def _shared_routes(blp: Blueprint, model: type[Lead] | type[Project]) -> None:
                 select(ContactLog)
                 .where(subject == record.id)
                 .options(joinedload(ContactLog.created_by))
-                .order_by(ContactLog.contact_on.desc(), ContactLog.id.desc())
             )
-            return paginate(stmt, args)
+            order = [OrderKey(ContactLog.contact_on, True), OrderKey(ContactLog.id, True)]
+            return paginate(stmt, args, order, "-contact_on")
 
         @record(model, "edit")
         @blp.arguments(s.ContactCreateSchema)

@@ -20,16 +20,24 @@ the matches when they sit at the far end (a manager's park with a chain it has n
 150 ms at 100,000 projects). When the count found at most :data:`FEW_ROWS`, the page reads
 the matching ids by the filters' own indexes and sorts them (``key IN (...)``): at most a few
 thousand rows, whatever the table's size.
+
+The API's lists are sorted by any of several columns, either way, some of which may be empty;
+their positions are general (the second half of this module): an order is a list of
+:class:`OrderKey`, and :func:`after_position` selects the rows after a given row's keys.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
-from collections.abc import Mapping
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy import ColumnElement, Select, TypeDecorator, and_, func, or_, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 SEPARATOR = "~"
@@ -164,3 +172,126 @@ def keyset_page(
 def _rows(session: Session, stmt: Select, order: tuple[Any, ...], per_page: int) -> list[Any]:
     # One row more than a page tells whether another page follows.
     return list(session.scalars(stmt.order_by(*order).limit(per_page + 1)).unique())
+
+
+# --- a position in any order (the API's cursors) ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrderKey:
+    """One key of a list's order: an expression, its direction, and whether it may be NULL
+    (NULLs come last in either direction). The last key of an order must be unique and not
+    NULL (an id), so that every row has one position."""
+
+    expr: ColumnElement[Any]
+    descending: bool = False
+    nullable: bool = False
+
+    def clause(self) -> ColumnElement[Any]:
+        ordered = self.expr.desc() if self.descending else self.expr.asc()
+        return ordered.nulls_last() if self.nullable else ordered
+
+    def beyond(self, value: Any) -> ColumnElement[bool]:
+        """The rows this key alone puts after *value* (not None)."""
+        later = self.expr < value if self.descending else self.expr > value
+        return or_(later, self.expr.is_(None)) if self.nullable else later
+
+
+def after_position(order: Sequence[OrderKey], values: Sequence[Any]) -> ColumnElement[bool]:
+    """The condition selecting the rows that *order* puts after the row whose keys are
+    *values*.
+
+    Keys that cannot be NULL and run in one direction are compared as one row value,
+    ``(a, b) < (x, y)``, which both databases seek through an index on ``(a, b)``; a key that
+    may be NULL is spelt out (``a > x OR a IS NULL OR (a = x AND …)``)."""
+    if len(order) != len(values) or not order:
+        raise ValueError("one value per key")
+    first = order[0]
+    if all(not k.nullable and k.descending == first.descending for k in order):
+        keys = tuple_(*(k.expr for k in order)) if len(order) > 1 else first.expr
+        point = tuple_(*values) if len(order) > 1 else values[0]
+        return keys < point if first.descending else keys > point
+    rest = order[1:]
+    if values[0] is None:  # among the NULLs, which come last: only ties on the next keys follow
+        return and_(first.expr.is_(None), after_position(rest, values[1:]))
+    if not rest:
+        return first.beyond(values[0])
+    tie = and_(first.expr == values[0], after_position(rest, values[1:]))
+    return or_(first.beyond(values[0]), tie)
+
+
+def encode_position(tag: str, values: Sequence[Any]) -> str:
+    """An opaque cursor for the row whose keys are *values*, in the order named *tag*: URL-safe
+    Base64 of ``[tag, [values]]`` as JSON, dates and times in ISO 8601, decimals as text."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, dt.date | dt.datetime):
+            if isinstance(value, dt.datetime) and value.tzinfo is not None:
+                value = value.astimezone(dt.UTC)
+            return value.isoformat()
+        if isinstance(value, Decimal):
+            return str(value)
+        return value
+
+    text = json.dumps([tag, [plain(v) for v in values]], ensure_ascii=False, separators=(",", ":"))
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def decode_position(cursor: str, tag: str, order: Sequence[OrderKey]) -> list[Any]:
+    """The key values of a cursor from :func:`encode_position`, typed as *order*'s keys.
+
+    Raises ``ValueError`` for a cursor that does not parse, was made for another order than
+    *tag*, or whose values do not fit the keys."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        made_for, values = json.loads(raw.decode())
+    except (ValueError, TypeError, UnicodeDecodeError, binascii.Error) as exc:
+        raise ValueError("malformed cursor") from exc
+    if made_for != tag:
+        raise ValueError("cursor of another order")
+    if not isinstance(values, list) or len(values) != len(order):
+        raise ValueError("cursor does not fit the order")
+    return [_typed(key, value) for key, value in zip(order, values, strict=True)]
+
+
+def _typed(key: OrderKey, value: Any) -> Any:
+    """*value* as *key*'s type, and one its column can store (else ``ValueError``)."""
+    if value is None:
+        if not key.nullable:
+            raise ValueError("NULL for a key that cannot be NULL")
+        return None
+    column_type = key.expr.type
+    try:
+        typed = _as(column_type.python_type, value)
+        # What the column's own type would send (an amount in whole yuan, a moment in UTC): a
+        # value it refuses, or an integer no database integer holds, would fail in the statement.
+        stored = (
+            column_type.process_bind_param(typed, None)
+            if isinstance(column_type, TypeDecorator)
+            else typed
+        )
+    except ArithmeticError as exc:  # decimal.InvalidOperation, OverflowError
+        raise ValueError("value out of range") from exc
+    if isinstance(stored, int) and not -(2**63) <= stored < 2**63:
+        raise ValueError("integer out of range")
+    return typed
+
+
+def _as(kind: type, value: Any) -> Any:
+    if kind is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("value of the wrong type")
+    if kind is str:
+        return value
+    if kind is Decimal:
+        number = Decimal(value)
+        if not number.is_finite():
+            raise ValueError("not a finite number")
+        return number
+    if kind is dt.datetime:
+        moment = dt.datetime.fromisoformat(value)
+        return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    if kind is dt.date:
+        return dt.date.fromisoformat(value)
+    raise ValueError("value of the wrong type")

@@ -19,6 +19,7 @@ from app.auth.models import EDITOR_ROLES, User
 from app.core.db import escape_like
 from app.core.exceptions import UserError
 from app.core.i18n import gettext as _
+from app.core.paging import OrderKey
 from app.enterprises.credit_code import CreditCodeError, normalize_credit_code, validate_credit_code
 from app.enterprises.models import TAGS, Enterprise, EnterpriseContact, Ownership
 from app.enterprises.names import CONTAINMENT_MIN_LENGTH, is_similar, normalize_name
@@ -275,13 +276,11 @@ class EnterpriseFilters:
 def search_enterprises(
     session: Session, q: str | None, filters: EnterpriseFilters | None = None
 ) -> Select:
-    """Return a ``select()`` of enterprises matching *q* (name, normalised name or credit code).
-
-    Exact name-key matches come first, then the rest by name. Unknown tags are ignored.
+    """Return a ``select()`` of enterprises matching *q* (name, normalised name or credit code),
+    in :func:`relevance_order`. Unknown tags are ignored.
     """
     filters = filters or EnterpriseFilters()
     stmt = select(Enterprise)
-    order: list[Any] = []
     text = _text(q)
     if text is not None:
         key = normalize_name(text)
@@ -289,7 +288,6 @@ def search_enterprises(
         matches = [Enterprise.name.like(f"%{escape_like(text)}%", escape="\\")]
         if key:
             matches.append(Enterprise.name_key.contains(key, autoescape=True))
-            order.append(case((Enterprise.name_key == key, 0), else_=1))
         if code is not None and code.isascii() and code.isalnum():
             matches.append(Enterprise.credit_code.startswith(code, autoescape=True))
         stmt = stmt.where(or_(*matches))
@@ -297,7 +295,15 @@ def search_enterprises(
         stmt = stmt.where(Enterprise.ownership == filters.ownership)
     for tag in sorted(set(filters.tags) & set(TAGS)):
         stmt = stmt.where(getattr(Enterprise, tag).is_(True))
-    return stmt.order_by(*order, Enterprise.name, Enterprise.id)
+    return stmt.order_by(*(k.clause() for k in relevance_order(q)))
+
+
+def relevance_order(q: str | None) -> list[OrderKey]:
+    """The order of a search for *q*: exact name-key matches first, then the rest by name."""
+    text = _text(q)
+    key = normalize_name(text) if text is not None else ""
+    first = [OrderKey(case((Enterprise.name_key == key, 0), else_=1))] if key else []
+    return [*first, OrderKey(Enterprise.name), OrderKey(Enterprise.id)]
 
 
 # --- contact people ---------------------------------------------------------------------------

@@ -54,3 +54,13 @@ def error(response: Any) -> dict[str, Any]:
     assert set(body) == {"error"}, body
     assert set(body["error"]) == {"code", "message", "fields"}, body
     return body["error"]
+
+
+def walk(api: ApiClient, url: str) -> tuple[list[int], list[dict[str, Any]]]:
+    """The ids of every item of a list (*url* has a query string), page after page by the
+    cursors; and each page's body."""
+    pages = [api.get(url).get_json()]
+    while pages[-1]["next"] is not None:
+        pages.append(api.get(f"{url}&after={pages[-1]['next']}").get_json())
+        assert pages[-1]["page"] is None
+    return [item["id"] for page in pages for item in page["items"]], pages

@@ -5,13 +5,14 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from app.enterprises.models import Enterprise, Ownership
 from app.pipeline import queries
 from app.pipeline.lifecycle import ALL_STAGES
 from app.pipeline.models import Lead
-from tests.api.helpers import error
+from tests.api.helpers import error, walk
 from tests.factories import (
     EnterpriseContactFactory,
     EnterpriseFactory,
@@ -38,6 +39,25 @@ def test_list_search_and_filter_enterprises(session: Any, world: Any, api_as: An
     newest = api.get("/api/v1/enterprises?sort=-id&per_page=1").get_json()
     assert newest["pages"] == 3 and newest["items"][0]["name"] == "海尔智家股份有限公司"
     assert api.get("/api/v1/enterprises?tag=is_fortune").status_code == 422
+
+
+@pytest.mark.parametrize("sort", ["relevance", "name", "-name", "-id", "-updated_at"])
+def test_cursors_walk_the_enterprises_in_every_order(
+    session: Any, world: Any, api_as: Any, sort: str
+) -> None:
+    """A search's own order too: the enterprise whose name is the word first, then by name."""
+    for name in ("青岛芯片有限公司", "芯片", "芯片", "北京芯片研究院", "上海芯片", "无关企业"):
+        EnterpriseFactory(name=name)
+    session.commit()
+    api = api_as(world.officer)
+    for query in ("", "&q=芯片"):
+        url = f"/api/v1/enterprises?per_page=2&sort={sort}{query}"
+        pages = [api.get(f"{url}&page={n}").get_json() for n in (1, 2, 3)]
+        numbered = [item["id"] for page in pages for item in page["items"]]
+        walked, pages = walk(api, url)
+        assert walked == numbered and len(walked) == pages[0]["total"] == (5 if query else 6)
+    relevant = api.get("/api/v1/enterprises?per_page=2&q=芯片").get_json()["items"]
+    assert [e["name"] for e in relevant] == ["芯片", "芯片"]
 
 
 def test_enterprise_detail_with_people(session: Any, world: Any, api_as: Any) -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 from flask import g
 from sqlalchemy import select
 
+from app.core.paging import encode_position
 from app.pipeline.models import Lead
 from tests.api.helpers import ApiClient, make_token
 from tests.factories import ChainFactory, ChainLinkFactory
@@ -38,6 +40,8 @@ def measure(session: Any, api: ApiClient, count_queries: Any, url: str) -> int:
     with count_queries() as counter:
         response = api.get(url)
     assert response.status_code == 200, (url, response.get_json())
+    body = response.get_json()
+    assert not isinstance(body, dict) or body.get("items", True), url  # lists show rows
     return counter.count
 
 
@@ -49,6 +53,8 @@ URLS = [
     "/api/v1/leads",
     "/api/v1/projects?per_page=100",
     "/api/v1/leads?stale=1&tier=yi&q=测试&sort=-investment",
+    "/api/v1/leads?per_page=5&sort=-investment&after={after}",
+    "/api/v1/enterprises?q=科技&per_page=5&after={enterprise_after}",
     "/api/v1/enterprises",
     "/api/v1/pipeline/board",
     "/api/v1/pipeline/board?kind=projects",
@@ -80,7 +86,12 @@ def test_fixed_number_of_statements(
     user = getattr(world, role)
     api = ApiClient(client, make_token(session, user))
     add_records(session, refs, 0, SMALL)
-    url = url.format(lead=lead_id(session))
+    url = url.format(
+        lead=lead_id(session),
+        # Positions in the middle of the list: a large amount, and the name-ordered search.
+        after=encode_position("-investment", [Decimal("100"), 10**6]),
+        enterprise_after=encode_position("relevance", [1, "测试", 10**6]),
+    )
     api.get("/api/v1/parks")  # the token's first use writes its "last used" stamp
     small = measure(session, api, count_queries, url)
     add_records(session, refs, SMALL, LARGE)

@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
+from app.api.schemas import RECORD_SORTS
 from app.core.timeutil import today_local
 from app.pipeline.lifecycle import Stage
 from app.pipeline.models import Lead, Project
-from tests.api.helpers import error
+from tests.api.helpers import error, walk
 from tests.factories import EnterpriseFactory, LeadFactory, ProjectFactory
 
 TODAY = today_local()
@@ -103,6 +104,96 @@ def test_lists_paginate_and_sort(session: Any, world: Any, api_as: Any) -> None:
     assert beyond["items"] == [] and beyond["total"] == 7
     by_name = api.get("/api/v1/leads?sort=name&per_page=2").get_json()
     assert [i["title"] for i in by_name["items"]] == ["线索01", "线索02"]
+
+
+@pytest.mark.parametrize("sort", RECORD_SORTS)
+@pytest.mark.parametrize("kind", ["leads", "projects"])
+def test_cursors_walk_every_sort_like_the_page_numbers(
+    session: Any, world: Any, api_as: Any, kind: str, sort: str
+) -> None:
+    """Ties and empty amounts and contacts included: following ``next`` gives the items the
+    page numbers give, in the same order, each once."""
+    amounts = [Decimal("5"), None, Decimal("0.5"), Decimal("5"), None, Decimal("12"), Decimal("5")]
+    for i, amount in enumerate(amounts):
+        contact = None if i % 3 == 0 else TODAY - dt.timedelta(days=i % 2)
+        lead = LeadFactory(
+            owner=world.officer,
+            park=world.park_a,
+            title=f"游标{i % 2}",
+            estimated_investment=amount,
+            last_contact_on=contact,
+            stage_since=TODAY - dt.timedelta(days=i % 3),
+        )
+        if kind == "projects":
+            ProjectFactory(
+                lead=lead,
+                name=f"游标{i % 2}",
+                total_investment=amount,
+                last_contact_on=contact,
+                stage_since=TODAY - dt.timedelta(days=i % 3),
+            )
+    session.commit()
+    api = api_as(world.officer)
+    url = f"/api/v1/{kind}?per_page=2&sort={sort}"
+    numbered = [
+        item["id"] for n in (1, 2, 3, 4) for item in api.get(f"{url}&page={n}").get_json()["items"]
+    ]
+    walked, pages = walk(api, url)
+    assert walked == numbered and len(set(walked)) == len(amounts)
+    assert [p["total"] for p in pages] == [len(amounts)] * 4 and pages[-1]["next"] is None
+
+
+def test_a_page_number_also_gives_the_next_cursor(world: Any, records: dict, api_as: Any) -> None:
+    api = api_as(world.leader)
+    first = api.get("/api/v1/leads?per_page=2&sort=id").get_json()
+    after = api.get(f"/api/v1/leads?per_page=2&sort=id&after={first['next']}").get_json()
+    assert after["items"] == api.get("/api/v1/leads?per_page=2&sort=id&page=2").get_json()["items"]
+    assert (after["page"], after["next"], after["total"], after["pages"]) == (None, None, 3, 2)
+    assert api.get("/api/v1/leads?per_page=3").get_json()["next"] is None
+
+
+def test_cursors_follow_visibility_and_filters(world: Any, records: dict, api_as: Any) -> None:
+    """A cursor is a position, not a permission: it finds only what the list shows."""
+    leader = api_as(world.leader).get("/api/v1/leads?per_page=1&sort=id").get_json()
+    officer = api_as(world.officer).get(f"/api/v1/leads?sort=id&after={leader['next']}")
+    assert ids(officer) == []  # the officer's one lead comes first, before the cursor
+    in_park_b = api_as(world.leader).get(
+        f"/api/v1/leads?sort=id&park={world.park_b.id}&after={leader['next']}"
+    )
+    assert ids(in_park_b) == [records["elsewhere"].id]
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("page=2&after={cursor}", "page 与 after 只能给出其一。"),
+        ("after=not-a-cursor", "游标无效或不属于此排序方式，请从第一页重新读取。"),
+        ("sort=name&after={cursor}", "游标无效或不属于此排序方式，请从第一页重新读取。"),
+        ("after=" + "A" * 1001, "内容过长（最多1000字）。"),
+    ],
+    ids=["with a page number", "malformed", "of another sort", "too long"],
+)
+def test_a_cursor_that_does_not_fit_is_refused_in_chinese(
+    world: Any, records: dict, api_as: Any, query: str, message: str
+) -> None:
+    api = api_as(world.leader)
+    cursor = api.get("/api/v1/leads?per_page=1").get_json()["next"]
+    response = api.get("/api/v1/leads?per_page=1&" + query.format(cursor=cursor))
+    assert response.status_code == 422
+    assert error(response)["fields"] == {"after": [message]}
+    assert error(response)["message"] == message
+
+
+def test_a_cursor_page_seeks_instead_of_skipping(
+    world: Any, records: dict, api_as: Any, count_queries: Any
+) -> None:
+    api = api_as(world.leader)
+    cursor = api.get("/api/v1/leads?per_page=1").get_json()["next"]
+    with count_queries() as counter:
+        assert api.get(f"/api/v1/leads?per_page=1&after={cursor}").status_code == 200
+    page = [s for s in counter.statements if "LIMIT" in s and "count(" not in s.lower()]
+    # Where the list's index (updated_at, id) leads straight to (SQLite writes "OFFSET 0").
+    assert len(page) == 1 and "WHERE (lead.updated_at, lead.id) < " in page[0]
 
 
 def test_a_record_out_of_sight_is_404(world: Any, records: dict, api_as: Any) -> None:

@@ -11,8 +11,8 @@ import pytest
 from app.core.timeutil import today_local
 from app.pipeline.lifecycle import Stage
 from app.pipeline.models import Lead, StageProposal
-from tests.api.helpers import error
-from tests.factories import LeadFactory, ProjectFactory
+from tests.api.helpers import error, walk
+from tests.factories import ContactLogFactory, LeadFactory, ProjectFactory
 
 TODAY = today_local()
 
@@ -60,6 +60,19 @@ def test_a_projects_contact_shows_in_its_leads_log(
     assert response.get_json()["project_id"] == project.id
     assert api.get(f"/api/v1/leads/{lead.id}/contacts").get_json()["total"] == 1
     assert api.get(f"/api/v1/projects/{project.id}/contacts").get_json()["total"] == 1
+
+
+def test_a_long_contact_log_is_read_by_cursor(
+    session: Any, world: Any, lead: Lead, api_as: Any
+) -> None:
+    """Newest first, several on one day (the later logged first), each once."""
+    logged = [
+        ContactLogFactory(lead=lead, contact_on=TODAY - dt.timedelta(days=i // 3)) for i in range(7)
+    ]
+    session.commit()
+    walked, pages = walk(api_as(world.officer), f"/api/v1/leads/{lead.id}/contacts?per_page=2")
+    newest_first = sorted(logged, key=lambda c: (c.contact_on, c.id), reverse=True)
+    assert walked == [c.id for c in newest_first] and len(pages) == 4
 
 
 @pytest.mark.parametrize(

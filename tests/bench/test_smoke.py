@@ -88,7 +88,7 @@ def test_generate_and_measure_a_tiny_district(tmp_path: Path) -> None:
     (result,) = out.glob("run-*-sqlite.md")
     table = result.read_text(encoding="utf-8")
     paths = ("lead list, first page", "park board", "cockpit (leader), figures computed")
-    for path in (*paths, "log a contact", "move a stage", "export"):
+    for path in (*paths, "API lead list", "log a contact", "move a stage", "export"):
         assert f"| {path}" in table
     assert "× floor" in table
 
