@@ -124,7 +124,8 @@ def keyset_page(
     few_by_ids: bool = True,
 ) -> KeysetPage:
     """The page of *stmt* (rows of one entity, any ordering dropped) that *args* ask for, in the
-    order ``at DESC, key DESC``; statements: one ``COUNT`` and one page query.
+    order ``at DESC, key DESC``; statements: one ``COUNT`` and one page query (none when the
+    count finds nothing).
 
     *counted*: the same rows in the form the database counts fastest (by default *stmt*), and
     for a count of at most :data:`FEW_ROWS` the ids the page is read by, unless *few_by_ids*
@@ -135,11 +136,13 @@ def keyset_page(
     counted = matching.limit(count_limit + 1) if limited else matching
     total = session.scalar(select(func.count()).select_from(counted.subquery())) or 0
     more = limited and total > count_limit
+    after, before = Cursor.parse(args.get("after")), Cursor.parse(args.get("before"))
+    if total == 0:  # nothing to read: the page is empty wherever the cursor points
+        return KeysetPage([], 0, at_start=after is None and before is None and not args.get("last"))
     if more:
         total = count_limit
     elif total <= FEW_ROWS and few_by_ids:
         stmt = stmt.where(key.in_(matching))
-    after, before = Cursor.parse(args.get("after")), Cursor.parse(args.get("before"))
     position = tuple_(at, key)
     newest_first = (at.desc(), key.desc())
     oldest_first = (at.asc(), key.asc())

@@ -1,11 +1,13 @@
 """SQLite connection settings: foreign keys on, WAL journal, durable commits, a busy timeout,
-real transactions."""
+real transactions; and :class:`Likely`, a condition's share of the rows told to its planner."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Boolean, ColumnElement, Engine, event
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.visitors import InternalTraversal
 
 
 def enable_sqlite_pragmas(engine: Engine) -> None:
@@ -34,3 +36,46 @@ def enable_sqlite_pragmas(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN")
+
+
+class Likely(ColumnElement[bool]):
+    """A condition with the share of rows it holds for, told to SQLite's planner.
+
+    SQLite keeps no histogram of a column's values (its build has no ``STAT4``), so it guesses
+    that any one-sided range such as ``amount >= 1亿`` keeps a quarter of the rows, and reads
+    such a range through its index. Where the range keeps most rows, and others conditions
+    narrow far more, those index reads cost several times a plain scan (a list filtered by the
+    1亿 line and a stage reached: 160 ms through the index, 11 ms scanned). SQLite renders
+    ``likelihood(condition, share)``, a hint its planner takes for the guess and that costs
+    nothing when the statement runs; other databases, which keep histograms, render the
+    condition alone."""
+
+    inherit_cache = True
+    type = Boolean()
+    # A condition, not a boolean value: no "= 1" after it where booleans are integers.
+    _is_implicitly_boolean = True
+    _traverse_internals = [
+        ("condition", InternalTraversal.dp_clauseelement),
+        ("share", InternalTraversal.dp_plain_obj),
+    ]
+
+    def __init__(self, condition: ColumnElement[bool], share: float) -> None:
+        if not 0.0 <= share <= 1.0:
+            raise ValueError("a share is between 0 and 1")
+        self.condition = condition
+        self.share = float(share)
+
+    @property
+    def _from_objects(self) -> list[Any]:  # the tables the condition names (a FROM needs them)
+        return self.condition._from_objects
+
+
+@compiles(Likely)
+def _likely(element: Likely, compiler: Any, **kw: Any) -> str:
+    return compiler.process(element.condition, **kw)
+
+
+@compiles(Likely, "sqlite")
+def _likely_on_sqlite(element: Likely, compiler: Any, **kw: Any) -> str:
+    # A literal: SQLite takes only a constant for the share.
+    return f"likelihood({compiler.process(element.condition, **kw)}, {element.share!r})"

@@ -135,6 +135,26 @@ def test_a_cursor_past_the_end_shows_an_empty_page_with_the_way_back(
     ]
 
 
+@pytest.mark.parametrize("position", ["", "&last=1", "&after={cursor}", "&before={cursor}"])
+def test_a_list_that_matches_nothing_reads_no_page(
+    login_as: Any, world: Any, leads: list[Lead], count_queries: Any, position: str
+) -> None:
+    """The count found nothing: the page is empty without being read, wherever it points,
+    and offers the way back to the first page only when it was asked for another one."""
+    client = login_as(world.manager)
+    cursor = Cursor(leads[0].updated_at, leads[0].id)
+    url = f"/leads?park={world.park_a.id}&q=没有这样的线索{position.format(cursor=cursor)}"
+    with count_queries() as counter:
+        page = client.get(url).get_data(as_text=True)
+    assert not [sql for sql in counter.statements if "ORDER BY lead.updated_at" in sql]
+    assert titles(page) == [] and "没有记录" in page
+    if position:
+        assert link(page, "下一页") is None and link(page, "上一页") is None
+        assert link(page, "第一页") is not None
+    else:
+        assert 'class="page-link"' not in page  # no pager at all
+
+
 def test_cursor_round_trip() -> None:
     cursor = Cursor(BASE + dt.timedelta(microseconds=123), 42)
     assert Cursor.parse(str(cursor)) == cursor

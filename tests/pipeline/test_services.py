@@ -7,17 +7,19 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from sqlalchemy import event, select
+from sqlalchemy.dialects import sqlite
 from werkzeug.exceptions import Forbidden
 
 from app.core.audit import AuditLog, set_actor
 from app.core.db import StaleVersionError
 from app.core.timeutil import today_local
-from app.pipeline import services
+from app.pipeline import queries, services
 from app.pipeline.flags import (
     ThresholdError,
     Thresholds,
@@ -1086,6 +1088,29 @@ def test_tier_of_default_thresholds(amount: str | None, tier: str | None) -> Non
 @pytest.mark.parametrize(("amount", "tier"), [("2.99", None), ("3", "major"), ("30", "big")])
 def test_tier_of_edited_thresholds(amount: str, tier: str | None) -> None:
     assert Thresholds(Decimal("3"), Decimal("30")).tier_of(Decimal(amount)) == tier
+
+
+@pytest.mark.parametrize(
+    ("filters", "condition", "hinted"),
+    [
+        ({"tier": "yi"}, "lead.estimated_investment >= ?", True),
+        ({"tier": "major"}, "lead.estimated_investment >= ?", False),
+        ({"tier": "big"}, "lead.estimated_investment >= ?", False),
+        ({"stale": True}, "lead.stale_on <= ?", True),
+        ({"too_long": True}, "lead.too_long_on <= ?", True),
+        ({"stage": Stage.SIGNED}, "lead.stage = ?", False),
+    ],
+)
+def test_filters_most_records_pass_are_told_to_sqlite(
+    filters: dict[str, Any], condition: str, hinted: bool
+) -> None:
+    """SQLite's planner hears that most records are above 1亿, 久未联系 or 超期 (and reads such
+    a list by its other filters rather than through those ranges' indexes)."""
+    where = queries.conditions(Lead, queries.ListFilters(**filters), Thresholds(), TODAY)
+    sql = str(select(Lead.id).where(*where).compile(dialect=sqlite.dialect()))
+    assert condition in sql
+    hint = re.search(rf"likelihood\({re.escape(condition)}, 0\.\d+\)(?! = 1)", sql)
+    assert (hint is not None) is hinted
 
 
 def test_threshold_labels_and_floors() -> None:
