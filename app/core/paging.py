@@ -179,6 +179,9 @@ def _rows(session: Session, stmt: Select, order: tuple[Any, ...], per_page: int)
 
 # --- a position in any order (the API's cursors) ----------------------------------------------
 
+#: The largest power of ten (either way) a decimal in a cursor may have.
+MAX_DIGITS = 30
+
 
 @dataclass(frozen=True)
 class OrderKey:
@@ -285,12 +288,16 @@ def _as(kind: type, value: Any) -> Any:
         return value
     if not isinstance(value, str):
         raise ValueError("value of the wrong type")
+    if any(c == "\x00" or "\ud800" <= c <= "\udfff" for c in value):
+        raise ValueError("a character no column holds")  # NUL, or half of a surrogate pair
     if kind is str:
         return value
     if kind is Decimal:
         number = Decimal(value)
-        if not number.is_finite():
-            raise ValueError("not a finite number")
+        # Finite, and of a size a column holds: converting 1E+999999999 to whole yuan would
+        # compute a billion-digit integer.
+        if not number.is_finite() or abs(number.adjusted()) > MAX_DIGITS:
+            raise ValueError("not a number a column holds")
         return number
     if kind is dt.datetime:
         moment = dt.datetime.fromisoformat(value)

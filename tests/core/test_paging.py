@@ -165,6 +165,10 @@ def test_a_cursor_that_does_not_fit_is_refused(cursor: str) -> None:
         (OrderKey(Lead.estimated_investment, nullable=True), "0.000000001"),  # under one yuan
         (OrderKey(Lead.estimated_investment, nullable=True), "1E+30"),  # beyond any integer
         (OrderKey(Lead.id), 2**63),
+        (OrderKey(Lead.estimated_investment, nullable=True), "1E+999999999"),  # no giant int
+        (OrderKey(Lead.estimated_investment, nullable=True), "1E-999999999"),
+        (OrderKey(Lead.title), "芯片\x00"),  # no column holds a NUL
+        (OrderKey(Lead.title), "\ud800"),  # half of a surrogate pair
     ],
     ids=[
         "month 13",
@@ -175,6 +179,10 @@ def test_a_cursor_that_does_not_fit_is_refused(cursor: str) -> None:
         "sub-yuan",
         "huge amount",
         "huge id",
+        "giant exponent",
+        "tiny exponent",
+        "NUL",
+        "surrogate",
     ],
 )
 def test_a_value_of_the_wrong_kind_is_refused(key: OrderKey, value: Any) -> None:
