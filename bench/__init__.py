@@ -25,10 +25,17 @@ def write_result(
 
     *when* is the time the result's heading gives. Named to the minute, a later run of the same
     day gets a file of its own instead of replacing the one the README quotes, and the results of
-    one tool on one database sort by time.
+    one tool on one database sort by time. A second run within the same minute (two seeds of
+    the list sweep, say) gets ``-2``, ``-3``… before ``.md``: no run replaces another's file.
     """
     folder.mkdir(parents=True, exist_ok=True)
     name = "-".join(part for part in (tool, when.strftime("%Y-%m-%d-%H%M"), database) if part)
-    target = folder / f"{name}.md"
-    target.write_text(text, encoding="utf-8")
-    return target
+    target, n = folder / f"{name}.md", 1
+    while True:
+        try:
+            with target.open("x", encoding="utf-8") as f:  # created here, or taken: next name
+                f.write(text)
+            return target
+        except FileExistsError:
+            n += 1
+            target = folder / f"{name}-{n}.md"

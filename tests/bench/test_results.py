@@ -1,4 +1,5 @@
-"""Benchmark results are named to the minute: a later run keeps an earlier run's file."""
+"""Benchmark results are named to the minute: a later run keeps an earlier run's file, even
+within the same minute."""
 
 from __future__ import annotations
 
@@ -27,3 +28,15 @@ def test_the_folder_is_created(tmp_path: Path) -> None:
     path = write_result("x\n", "cockpit", dt.datetime(2026, 1, 2, 3, 4), "postgresql", folder)
     assert path == folder / "cockpit-2026-01-02-0304-postgresql.md"
     assert path.read_text(encoding="utf-8") == "x\n"
+
+
+def test_runs_within_one_minute_keep_their_own_files(tmp_path: Path) -> None:
+    when = dt.datetime(2026, 11, 28, 3, 57, 10)
+    texts = [f"# seed {n}\n" for n in (5, 11, 23)]
+    paths = [write_result(text, "list_sweep", when, "sqlite", tmp_path) for text in texts]
+    assert [p.name for p in paths] == [
+        "list_sweep-2026-11-28-0357-sqlite.md",
+        "list_sweep-2026-11-28-0357-sqlite-2.md",
+        "list_sweep-2026-11-28-0357-sqlite-3.md",
+    ]
+    assert [p.read_text(encoding="utf-8") for p in paths] == texts
