@@ -16,7 +16,7 @@ from flask import Blueprint as FlaskBlueprint
 from flask import current_app, g, render_template, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.datastructures import MultiDict
 
@@ -28,7 +28,13 @@ from app.auth.models import EDITOR_ROLES, Role, User
 from app.core.audit import set_actor
 from app.core.db import check_version
 from app.core.i18n import gettext as _
-from app.core.paging import OrderKey, after_position, decode_position, encode_position
+from app.core.paging import (
+    OrderKey,
+    after_position,
+    counted_rows,
+    decode_position,
+    encode_position,
+)
 from app.core.timeutil import today_local
 from app.enterprises import services as enterprise_services
 from app.enterprises.models import TAGS, Enterprise
@@ -148,14 +154,25 @@ def _not_found(field: str) -> str:
     }[field]
 
 
-def paginate(stmt: Any, args: dict[str, Any], order: list[OrderKey], sort: str) -> dict[str, Any]:
+def paginate(
+    stmt: Any,
+    args: dict[str, Any],
+    order: list[OrderKey],
+    sort: str,
+    counted: Any = None,
+    few_by_ids: bool = True,
+) -> dict[str, Any]:
     """The page of *stmt* that *args* ask for, in *order* (named *sort* in its cursors): by
     page number (``OFFSET``), or after a cursor (a seek, as fast on the thousandth page as on
     the first). Either way ``next`` is the cursor of the page after it. Statements: one
-    ``COUNT`` and one page query."""
+    ``COUNT`` and one page query (none when the count finds nothing).
+
+    Counted as the pages count theirs, but exactly (*counted*, *few_by_ids*:
+    ``app.core.paging.counted_rows``): a page of few matches is read by their ids, not by
+    walking the order and testing every row."""
     per_page = min(args.get("per_page") or int(current_app.config["PAGE_SIZE"]), s.MAX_PER_PAGE)
-    stmt = stmt.order_by(None)
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    # The last key is the id: a count of few reads their ids.
+    stmt, total, _more = counted_rows(db.session, stmt, order[-1].expr, counted, None, few_by_ids)
     page = args.get("page") or 1
     if args.get("after") is not None:
         try:
@@ -168,7 +185,7 @@ def paginate(stmt: Any, args: dict[str, Any], order: list[OrderKey], sort: str) 
         stmt = stmt.offset((page - 1) * per_page)
     # The keys ride along with each row: the last one's are the next cursor.
     stmt = stmt.add_columns(*(k.expr for k in order)).order_by(*(k.clause() for k in order))
-    rows = db.session.execute(stmt.limit(per_page + 1)).all()
+    rows = db.session.execute(stmt.limit(per_page + 1)).all() if total else []
     return {
         "items": [row[0] for row in rows[:per_page]],
         "page": page,
@@ -295,10 +312,13 @@ def _list(model: type[Lead] | type[Project], args: dict[str, Any]) -> dict[str, 
     # The pages' own reading of the filters, from the validated arguments: one mapping of
     # names to filters, kept in app.pipeline.queries.
     filters = queries.ListFilters.from_args(MultiDict(_filter_args(args)))
-    if filters.q:  # its pairs chosen once for the count and the page
-        filters = filters.but(q=queries.search_word(db.session, model, filters.q))
-    stmt = queries.list_page_stmt(queries.filtered(user(), model, filters, s.thresholds()), model)
-    stmt = stmt.options(*queries.reference_options(model))
+    # Read as the pages read theirs: a search word's pairs chosen once, its form by its rarity.
+    reading = queries.list_reading(db.session, user(), model, filters)
+
+    def listed(form: queries.SearchForm) -> Any:
+        found = queries.filtered(user(), model, reading.filters, s.thresholds(), search_form=form)
+        return queries.list_page_stmt(found, model).options(*queries.reference_options(model))
+
     columns = {
         "updated_at": model.updated_at,
         "id": model.id,
@@ -308,7 +328,14 @@ def _list(model: type[Lead] | type[Project], args: dict[str, Any]) -> dict[str, 
         "name": model.title if model is Lead else model.name,
     }
     order = sorted_by(columns, args["sort"], model.id, nullable=NULLABLE_SORTS)
-    return paginate(stmt, args, order, args["sort"])
+    return paginate(
+        listed(reading.page_form),
+        args,
+        order,
+        args["sort"],
+        counted=listed(reading.count_form) if reading.count_form else None,
+        few_by_ids=reading.page_form != "few",  # the few form reads its rows by id already
+    )
 
 
 def _park(park_id: int) -> Park:
@@ -541,7 +568,8 @@ def _shared_routes(blp: Blueprint, model: type[Lead] | type[Project]) -> None:
                 .options(joinedload(ContactLog.created_by))
             )
             order = [OrderKey(ContactLog.contact_on, True), OrderKey(ContactLog.id, True)]
-            return paginate(stmt, args, order, "-contact_on")
+            # One record's log, read in order through its index (lead or project, date).
+            return paginate(stmt, args, order, "-contact_on", few_by_ids=False)
 
         @record(model, "edit")
         @blp.arguments(s.ContactCreateSchema)

@@ -112,6 +112,32 @@ class KeysetPage:
         return {"before": None, "after": None, "page": None, "last": "1"}
 
 
+def counted_rows(
+    session: Session,
+    stmt: Select,
+    key: Any,
+    counted: Select | None = None,
+    count_limit: int | None = None,
+    few_by_ids: bool = True,
+) -> tuple[Select, int, bool]:
+    """Count the rows of *stmt* (one ``COUNT``), and say how to read a page of them.
+
+    *counted*: the same rows in the form the database counts fastest (by default *stmt*); the
+    count stops past *count_limit* (None: it counts them all). Returns *stmt* without its
+    ordering, or, for a count of at most :data:`FEW_ROWS` (and *few_by_ids*: false for a
+    *stmt* that reads its rows by their ids already), *stmt* reading the matching *key*s, by
+    the filters' own indexes; the total (at most *count_limit*); and whether there are more."""
+    stmt = stmt.order_by(None)
+    matching = (stmt if counted is None else counted.order_by(None)).with_only_columns(key)
+    limited = matching if count_limit is None else matching.limit(count_limit + 1)
+    total = session.scalar(select(func.count()).select_from(limited.subquery())) or 0
+    if count_limit is not None and total > count_limit:
+        return stmt, count_limit, True
+    if 0 < total <= FEW_ROWS and few_by_ids:
+        stmt = stmt.where(key.in_(matching))
+    return stmt, total, False
+
+
 def keyset_page(
     session: Session,
     stmt: Select,
@@ -127,22 +153,13 @@ def keyset_page(
     order ``at DESC, key DESC``; statements: one ``COUNT`` and one page query (none when the
     count finds nothing).
 
-    *counted*: the same rows in the form the database counts fastest (by default *stmt*), and
-    for a count of at most :data:`FEW_ROWS` the ids the page is read by, unless *few_by_ids*
-    is false (a *stmt* that reads its rows by their ids already)."""
-    stmt = stmt.order_by(None)
-    matching = (stmt if counted is None else counted.order_by(None)).with_only_columns(key)
-    limited = count_limit is not None and not args.get("exact")
-    counted = matching.limit(count_limit + 1) if limited else matching
-    total = session.scalar(select(func.count()).select_from(counted.subquery())) or 0
-    more = limited and total > count_limit
+    *counted*, *count_limit* (unless the page asks for the ``exact`` count) and *few_by_ids*:
+    see :func:`counted_rows`."""
+    limit = None if args.get("exact") else count_limit
+    stmt, total, more = counted_rows(session, stmt, key, counted, limit, few_by_ids)
     after, before = Cursor.parse(args.get("after")), Cursor.parse(args.get("before"))
     if total == 0:  # nothing to read: the page is empty wherever the cursor points
         return KeysetPage([], 0, at_start=after is None and before is None and not args.get("last"))
-    if more:
-        total = count_limit
-    elif total <= FEW_ROWS and few_by_ids:
-        stmt = stmt.where(key.in_(matching))
     position = tuple_(at, key)
     newest_first = (at.desc(), key.desc())
     oldest_first = (at.asc(), key.asc())

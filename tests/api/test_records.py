@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from app.api.schemas import RECORD_SORTS
+from app.core import paging
 from app.core.timeutil import today_local
 from app.pipeline.lifecycle import Stage
 from app.pipeline.models import Lead, Project
@@ -184,16 +185,35 @@ def test_a_cursor_that_does_not_fit_is_refused_in_chinese(
     assert error(response)["message"] == message
 
 
+@pytest.mark.parametrize("few_rows", [paging.FEW_ROWS, 0], ids=["read-by-ids", "walked"])
 def test_a_cursor_page_seeks_instead_of_skipping(
-    world: Any, records: dict, api_as: Any, count_queries: Any
+    world: Any,
+    records: dict,
+    api_as: Any,
+    count_queries: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    few_rows: int,
 ) -> None:
+    """From the cursor on through the list's index (updated_at, id); a list of few matches
+    reads them by their ids, as the pages do."""
+    monkeypatch.setattr(paging, "FEW_ROWS", few_rows)
     api = api_as(world.leader)
     cursor = api.get("/api/v1/leads?per_page=1").get_json()["next"]
     with count_queries() as counter:
         assert api.get(f"/api/v1/leads?per_page=1&after={cursor}").status_code == 200
     page = [s for s in counter.statements if "LIMIT" in s and "count(" not in s.lower()]
-    # Where the list's index (updated_at, id) leads straight to (SQLite writes "OFFSET 0").
-    assert len(page) == 1 and "WHERE (lead.updated_at, lead.id) < " in page[0]
+    # No rows skipped (SQLite writes "OFFSET 0" anyway).
+    assert len(page) == 1 and "(lead.updated_at, lead.id) < " in page[0]
+    assert ("lead.id IN (SELECT lead.id" in page[0]) is bool(few_rows)
+
+
+def test_a_list_that_matches_nothing_reads_no_page(
+    world: Any, records: dict, api_as: Any, count_queries: Any
+) -> None:
+    with count_queries() as counter:
+        body = api_as(world.leader).get("/api/v1/leads?q=没有这样的线索").get_json()
+    assert (body["items"], body["total"], body["pages"], body["next"]) == ([], 0, 0, None)
+    assert not [s for s in counter.statements if "ORDER BY lead.updated_at" in s]
 
 
 def test_a_record_out_of_sight_is_404(world: Any, records: dict, api_as: Any) -> None:
