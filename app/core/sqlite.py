@@ -43,7 +43,7 @@ class Likely(ColumnElement[bool]):
 
     SQLite keeps no histogram of a column's values (its build has no ``STAT4``), so it guesses
     that any one-sided range such as ``amount >= 1亿`` keeps a quarter of the rows, and reads
-    such a range through its index. Where the range keeps most rows, and others conditions
+    such a range through its index. Where the range keeps most rows, and other conditions
     narrow far more, those index reads cost several times a plain scan (a list filtered by the
     1亿 line and a stage reached: 160 ms through the index, 11 ms scanned). SQLite renders
     ``likelihood(condition, share)``, a hint its planner takes for the guess and that costs
