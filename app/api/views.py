@@ -334,7 +334,7 @@ def _list(model: type[Lead] | type[Project], args: dict[str, Any]) -> dict[str, 
         order,
         args["sort"],
         counted=listed(reading.count_form) if reading.count_form else None,
-        few_by_ids=reading.page_form != "few",  # the few form reads its rows by id already
+        few_by_ids=reading.few_by_ids,
     )
 
 

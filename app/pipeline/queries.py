@@ -259,6 +259,12 @@ class ListReading:
     count_form: SearchForm | None = None
     common_word: bool = False
 
+    @property
+    def few_by_ids(self) -> bool:
+        """Whether a page of few matches is to be read by their ids (``paging.counted_rows``):
+        not in the ``few`` form, which reads its rows by their ids already."""
+        return self.page_form != "few"
+
 
 def list_reading(
     session: Session, user: User, model: type[Lead] | type[Project], filters: ListFilters

@@ -186,7 +186,7 @@ def record_list(kind: str):
         _per_page(),
         count_limit=current_app.config[limit],
         counted=listed(reading.count_form) if reading.count_form else None,
-        few_by_ids=reading.page_form != "few",  # the few form reads its rows by id already
+        few_by_ids=reading.few_by_ids,
     )
     return render_template(
         "pipeline/list.html",
