@@ -450,45 +450,43 @@ def main(argv: list[str] | None = None) -> None:
         limit = int(app.config["LIST_COUNT_LIMIT"])
         page = f"{LIST_COLUMNS} {{where}} ORDER BY lead.updated_at DESC, lead.id DESC "
         page += f"LIMIT {PAGE} OFFSET :offset"
-        no_filter = {"offset": 0}
-        paths.append(
-            Measured(
-                "lead list, first page (leader)",
-                get("leader", "/leads"),
-                [(page.format(where=""), no_filter), (capped_count("", limit), {}), *REFERENCE],
-                50,
-                3,
-            )
-        )
+        search_limit = int(app.config["SEARCH_COUNT_LIMIT"])
+
+        def list_path(
+            name: str, url: str, where: str, params: dict[str, Any], counted_to: int, note: str = ""
+        ) -> Measured:
+            """A lead list as the leader reads it; its floor: the page's rows under *where*,
+            counted up to *counted_to* as the page counts them, and the filters' parks and
+            chains."""
+            statements = [
+                (page.format(where=where), {**params, "offset": 0}),
+                (capped_count(where, counted_to), params),
+                *REFERENCE,
+            ]
+            return Measured(name, get("leader", url), statements, 50, 3, note=note)
+
+        paths.append(list_path("lead list, first page (leader)", "/leads", "", {}, limit))
         cond = "WHERE lead.park_id = :p AND lead.stage = :s AND lead.estimated_investment >= :b"
         fargs = {"p": f_park, "s": str(f_stage.value if hasattr(f_stage, "value") else f_stage)}
         fargs["b"] = big
         paths.append(
-            Measured(
+            list_path(
                 "lead list, park + stage + tier (leader)",
-                get("leader", f"/leads?park={f_park}&stage={fargs['s']}&tier=big"),
-                [
-                    (page.format(where=cond), {**fargs, "offset": 0}),
-                    (capped_count(cond, limit), fargs),
-                    *REFERENCE,
-                ],
-                50,
-                3,
+                f"/leads?park={f_park}&stage={fargs['s']}&tier=big",
+                cond,
+                fargs,
+                limit,
             )
         )
         qcond, qargs = search_floor(s, needle, rare=False)
+        # A common word: counted up to the search's limit, as the page counts it.
         paths.append(
-            Measured(
+            list_path(
                 f"lead list, search q={needle} (leader)",
-                get("leader", f"/leads?q={needle}"),
-                [
-                    (page.format(where=qcond), {**qargs, "offset": 0}),
-                    # A common word: counted up to the search's limit, as the page counts it.
-                    (capped_count(qcond, int(app.config["SEARCH_COUNT_LIMIT"])), qargs),
-                    *REFERENCE,
-                ],
-                50,
-                3,
+                f"/leads?q={needle}",
+                qcond,
+                qargs,
+                search_limit,
             )
         )
         # A word in every lead's title (bench.generate names each lead 项目洽谈<n>): its pairs say
@@ -499,18 +497,13 @@ def main(argv: list[str] | None = None) -> None:
             "WHERE lead.title LIKE :q OR lead.enterprise_id IN "
             "(SELECT id FROM enterprise WHERE name LIKE :q)"
         )
-        cargs = {"q": f"%{every}%"}
         paths.append(
-            Measured(
+            list_path(
                 f"lead list, search q={every}, in every title (leader)",
-                get("leader", f"/leads?q={quote(every)}"),
-                [
-                    (page.format(where=ccond), {**cargs, "offset": 0}),
-                    (capped_count(ccond, int(app.config["SEARCH_COUNT_LIMIT"])), cargs),
-                    *REFERENCE,
-                ],
-                50,
-                3,
+                f"/leads?q={quote(every)}",
+                ccond,
+                {"q": f"%{every}%"},
+                search_limit,
             )
         )
         # A rare word: one enterprise's full name (its few leads); the floor reads them by name
@@ -518,16 +511,12 @@ def main(argv: list[str] | None = None) -> None:
         rare = name or "科技"
         rcond, rargs = search_floor(s, rare, rare=True)
         paths.append(
-            Measured(
+            list_path(
                 "lead list, search of one enterprise's name (leader)",
-                get("leader", f"/leads?q={quote(rare)}"),
-                [
-                    (page.format(where=rcond), {**rargs, "offset": 0}),
-                    (capped_count(rcond, limit), rargs),
-                    *REFERENCE,
-                ],
-                50,
-                3,
+                f"/leads?q={quote(rare)}",
+                rcond,
+                rargs,
+                limit,
                 note=f"q={rare}",
             )
         )
