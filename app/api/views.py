@@ -30,10 +30,10 @@ from app.core.db import check_version
 from app.core.i18n import gettext as _
 from app.core.paging import (
     OrderKey,
-    after_position,
     counted_rows,
     decode_position,
     encode_position,
+    rows_in_order,
 )
 from app.core.timeutil import today_local
 from app.enterprises import services as enterprise_services
@@ -180,12 +180,15 @@ def paginate(
         except ValueError:
             message = _("游标无效或不属于此排序方式，请从第一页重新读取。")
             api_abort(422, message, fields={"after": [message]})
-        stmt, page = stmt.where(after_position(order, position)), None
+        page, offset = None, 0
     else:
-        stmt = stmt.offset((page - 1) * per_page)
+        position, offset = None, (page - 1) * per_page
     # The keys ride along with each row: the last one's are the next cursor.
-    stmt = stmt.add_columns(*(k.expr for k in order)).order_by(*(k.clause() for k in order))
-    rows = db.session.execute(stmt.limit(per_page + 1)).all() if total else []
+    rows = (
+        rows_in_order(db.session, stmt, order, after=position, offset=offset, limit=per_page + 1)
+        if total
+        else []
+    )
     return {
         "items": [row[0] for row in rows[:per_page]],
         "page": page,

@@ -23,7 +23,9 @@ thousand rows, whatever the table's size.
 
 The API's lists are sorted by any of several columns, either way, some of which may be empty;
 their positions are general (the second half of this module): an order is a list of
-:class:`OrderKey`, and :func:`after_position` selects the rows after a given row's keys.
+:class:`OrderKey`, and :func:`rows_in_order` reads the rows after a given row's keys, or from
+an offset. A column that may be empty is read in two parts, the rows with a value and those
+without, each through its index: no database's index holds "NULLs last" in both directions.
 """
 
 from __future__ import annotations
@@ -37,7 +39,17 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, TypeDecorator, and_, func, or_, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    TypeDecorator,
+    and_,
+    func,
+    or_,
+    select,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 SEPARATOR = "~"
@@ -203,8 +215,8 @@ MAX_DIGITS = 30
 @dataclass(frozen=True)
 class OrderKey:
     """One key of a list's order: an expression, its direction, and whether it may be NULL
-    (NULLs come last in either direction). The last key of an order must be unique and not
-    NULL (an id), so that every row has one position."""
+    (NULLs come last in either direction; only the first key may be). The last key of an
+    order must be unique and not NULL (an id), so that every row has one position."""
 
     expr: ColumnElement[Any]
     descending: bool = False
@@ -214,33 +226,76 @@ class OrderKey:
         ordered = self.expr.desc() if self.descending else self.expr.asc()
         return ordered.nulls_last() if self.nullable else ordered
 
-    def beyond(self, value: Any) -> ColumnElement[bool]:
-        """The rows this key alone puts after *value* (not None)."""
-        later = self.expr < value if self.descending else self.expr > value
-        return or_(later, self.expr.is_(None)) if self.nullable else later
-
 
 def after_position(order: Sequence[OrderKey], values: Sequence[Any]) -> ColumnElement[bool]:
-    """The condition selecting the rows that *order* puts after the row whose keys are
-    *values*.
+    """The condition selecting the rows that *order* (keys that cannot be NULL) puts after
+    the row whose keys are *values*.
 
-    Keys that cannot be NULL and run in one direction are compared as one row value,
-    ``(a, b) < (x, y)``, which both databases seek through an index on ``(a, b)``; a key that
-    may be NULL is spelt out (``a > x OR a IS NULL OR (a = x AND …)``)."""
+    Keys that run in one direction are compared as one row value, ``(a, b) < (x, y)``, which
+    both databases seek through an index on ``(a, b)``; mixed directions are spelt out
+    (``a > x OR (a = x AND …)``)."""
     if len(order) != len(values) or not order:
         raise ValueError("one value per key")
+    if any(k.nullable for k in order):
+        raise ValueError("a key that may be NULL: read the page with rows_in_order")
     first = order[0]
-    if all(not k.nullable and k.descending == first.descending for k in order):
+    if all(k.descending == first.descending for k in order):
         keys = tuple_(*(k.expr for k in order)) if len(order) > 1 else first.expr
-        point = tuple_(*values) if len(order) > 1 else values[0]
+        # Typed as the keys: a column type's own conversion (whole yuan, UTC) applies.
+        point = tuple_(*values, types=[k.expr.type for k in order]) if len(order) > 1 else values[0]
         return keys < point if first.descending else keys > point
-    rest = order[1:]
-    if values[0] is None:  # among the NULLs, which come last: only ties on the next keys follow
-        return and_(first.expr.is_(None), after_position(rest, values[1:]))
+    later = first.expr < values[0] if first.descending else first.expr > values[0]
+    tie = and_(first.expr == values[0], after_position(order[1:], values[1:]))
+    return or_(later, tie)
+
+
+def rows_in_order(
+    session: Session,
+    stmt: Select,
+    order: Sequence[OrderKey],
+    *,
+    after: Sequence[Any] | None = None,
+    offset: int = 0,
+    limit: int,
+) -> list[Any]:
+    """Up to *limit* rows of *stmt* in *order*, each followed by its keys' values: those after
+    the row whose keys are *after*, or from *offset*. One statement.
+
+    A first key that may be NULL has no index order on both databases (SQLite files NULLs
+    first, PostgreSQL last, and a descending ``NULLS LAST`` matches neither's index read
+    backwards): the rows with a value and those without are then read apart, each through its
+    index and no further than the page needs, and only those few are sorted together."""
+    if order[0].nullable:
+        stmt = stmt.where(order[-1].expr.in_(_ids_in_order(stmt, order, after, offset + limit)))
+    elif after is not None:
+        stmt = stmt.where(after_position(order, after))
+    stmt = stmt.add_columns(*(k.expr for k in order)).order_by(*(k.clause() for k in order))
+    return list(session.execute(stmt.offset(offset or None).limit(limit)).all())
+
+
+def _ids_in_order(
+    stmt: Select, order: Sequence[OrderKey], after: Sequence[Any] | None, count: int
+) -> Select:
+    """The ids of the first *count* rows after *after* among those whose first key has a
+    value, and of the first *count* among those without (which come after all the others)."""
+    first, rest = order[0], list(order[1:])
     if not rest:
-        return first.beyond(values[0])
-    tie = and_(first.expr == values[0], after_position(rest, values[1:]))
-    return or_(first.beyond(values[0]), tie)
+        raise ValueError("an order ends with a key that cannot be NULL")
+    ident = order[-1].expr
+    valued = [OrderKey(first.expr, first.descending), *rest]
+    parts = []
+    if after is None or after[0] is not None:
+        part = stmt.where(first.expr.is_not(None))
+        if after is not None:
+            part = part.where(after_position(valued, after))
+        parts.append(part.order_by(*(k.clause() for k in valued)))
+    empty = stmt.where(first.expr.is_(None))
+    if after is not None and after[0] is None:
+        empty = empty.where(after_position(rest, after[1:]))
+    parts.append(empty.order_by(*(k.clause() for k in rest)))
+    # Each part in a subquery of its own: a compound SELECT orders and limits only as a whole.
+    limited = [select(p.with_only_columns(ident).limit(count).subquery()) for p in parts]
+    return union_all(*limited) if len(limited) > 1 else limited[0]
 
 
 def encode_position(tag: str, values: Sequence[Any]) -> str:

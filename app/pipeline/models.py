@@ -206,11 +206,14 @@ class Lead(Trackable, Base):
         # The chain map's largest records of a link: a short read in amount order.
         Index("ix_lead_link", "chain_link_id", "estimated_investment", "id"),
         Index("ix_lead_enterprise", "enterprise_id"),
-        Index("ix_lead_last_contact", "last_contact_on"),
+        Index("ix_lead_last_contact", "last_contact_on", "id"),
         Index("ix_lead_next_step_due", "next_step_due"),
-        Index("ix_lead_investment", "estimated_investment"),
+        Index("ix_lead_investment", "estimated_investment", "id"),
         # The lists' order (newest activity first): a page reads the index, not a sort of all.
         Index("ix_lead_updated", "updated_at", "id"),
+        # The API's other orders: by title, by the day the stage began.
+        Index("ix_lead_title", "title", "id"),
+        Index("ix_lead_stage_since", "stage_since", "id"),
     )
 
     title: Mapped[str] = mapped_column(String(120), active_history=True)
@@ -250,10 +253,12 @@ class Project(Trackable, Base):
         Index("ix_project_link", "chain_link_id", "total_investment", "id"),
         Index("ix_project_lead", "lead_id"),
         Index("ix_project_enterprise_name", "enterprise_id", "name"),
-        Index("ix_project_last_contact", "last_contact_on"),
+        Index("ix_project_last_contact", "last_contact_on", "id"),
         Index("ix_project_next_step_due", "next_step_due"),
-        Index("ix_project_investment", "total_investment"),
+        Index("ix_project_investment", "total_investment", "id"),
         Index("ix_project_updated", "updated_at", "id"),
+        Index("ix_project_name", "name", "id"),
+        Index("ix_project_stage_since", "stage_since", "id"),
         # The cockpit, the targets and the reports count milestones by date, per park, tier
         # and chain: the counts read these indexes alone.
         *(

@@ -14,7 +14,13 @@ from typing import Any
 import pytest
 from sqlalchemy import case, select, update
 
-from app.core.paging import OrderKey, after_position, decode_position, encode_position
+from app.core.paging import (
+    OrderKey,
+    after_position,
+    decode_position,
+    encode_position,
+    rows_in_order,
+)
 from app.pipeline.models import Lead
 from tests.factories import LeadFactory
 
@@ -72,29 +78,68 @@ ORDERS = {
 }
 
 
+def _mine(leads: list[Lead]) -> Any:
+    return select(Lead.id).where(Lead.id.in_([lead.id for lead in leads]))
+
+
+def _everything(session: Any, leads: list[Lead], order: list[OrderKey]) -> list[int]:
+    """The rows in *order* as one sort of them all gives them."""
+    ordered = _mine(leads).order_by(*(k.clause() for k in order))
+    return [row.id for row in session.execute(ordered)]
+
+
 @pytest.mark.parametrize("name", ORDERS)
 def test_walking_by_position_meets_every_row_once_in_order(
     session: Any, leads: list[Lead], name: str
 ) -> None:
     order = ORDERS[name]
-    mine = select(Lead.id).where(Lead.id.in_([lead.id for lead in leads]))
-    keys = [k.expr for k in order]
-    everything = [row.id for row in session.execute(mine.order_by(*(k.clause() for k in order)))]
     walked: list[int] = []
     position: list[Any] | None = None
     while True:
-        stmt = mine.add_columns(*keys).order_by(*(k.clause() for k in order)).limit(2)
         if position is not None:
             # Through a cursor, as a client carries it.
             position = decode_position(encode_position(name, position), name, order)
-            stmt = stmt.where(after_position(order, position))
-        rows = session.execute(stmt).all()
+        rows = rows_in_order(session, _mine(leads), order, after=position, limit=2)
         if not rows:
             break
         walked += [row.id for row in rows]
         position = list(rows[-1][1:])
-    assert walked == everything
+    assert walked == _everything(session, leads, order)
     assert sorted(walked) == sorted(lead.id for lead in leads)
+
+
+@pytest.mark.parametrize("name", ORDERS)
+def test_walking_by_offset_gives_the_same_sequence(
+    session: Any, leads: list[Lead], name: str, count_queries: Any
+) -> None:
+    order = ORDERS[name]
+    walked: list[int] = []
+    mine = _mine(leads)
+    with count_queries() as counter:
+        for offset in range(0, 9, 3):
+            walked += [
+                row.id for row in rows_in_order(session, mine, order, offset=offset, limit=3)
+            ]
+    assert walked == _everything(session, leads, order)
+    assert counter.count == 3  # one statement a page, where the page meets the NULLs too
+
+
+def test_a_key_that_may_be_null_is_read_in_two_parts_each_by_its_index(
+    session: Any, leads: list[Lead], count_queries: Any
+) -> None:
+    """The rows with an amount are sought as one row value (an index range), the rows
+    without by the id: neither part sorts the table."""
+    order = ORDERS["amount, largest first"]
+    mine, ids = _mine(leads), [lead.id for lead in leads]
+    with count_queries() as counter:
+        rows_in_order(session, mine, order, after=[Decimal("5"), ids[3]], limit=2)
+        # A position among the rows without an amount reads those alone.
+        rows_in_order(session, mine, order, after=[None, ids[4]], limit=2)
+    valued, among_empty = counter.statements
+    assert "lead.estimated_investment IS NOT NULL" in valued
+    assert "(lead.estimated_investment, lead.id) <" in valued
+    assert "lead.estimated_investment IS NULL ORDER BY lead.id DESC" in valued
+    assert "IS NOT NULL" not in among_empty and "lead.id < " in among_empty
 
 
 def test_keys_that_cannot_be_null_are_compared_as_one_row_value() -> None:
@@ -104,24 +149,30 @@ def test_keys_that_cannot_be_null_are_compared_as_one_row_value() -> None:
     assert "IS NULL" not in condition and " OR " not in condition
 
 
+def test_a_key_that_may_be_null_has_no_single_condition() -> None:
+    with pytest.raises(ValueError, match="rows_in_order"):
+        after_position(ORDERS["amount, smallest first"], [Decimal("5"), 7])
+
+
 def test_a_cursor_reads_back_what_it_was_made_of() -> None:
     order = [
-        OrderKey(Lead.updated_at, True),
-        OrderKey(Lead.estimated_investment, nullable=True),
         OrderKey(Lead.last_contact_on, nullable=True),
+        OrderKey(Lead.updated_at, True),
+        OrderKey(Lead.estimated_investment),
         OrderKey(Lead.title),
         OrderKey(Lead.id),
     ]
-    values = [BASE, Decimal("3.1415"), dt.date(2026, 2, 28), "芯片 & 显示", 42]
+    values = [dt.date(2026, 2, 28), BASE, Decimal("3.1415"), "芯片 & 显示", 42]
     cursor = encode_position("-updated_at", values)
     assert cursor.isascii() and "=" not in cursor and "+" not in cursor and "/" not in cursor
     assert decode_position(cursor, "-updated_at", order) == values
-    with_nulls = [BASE, None, None, "", 1]
-    assert decode_position(encode_position("x", with_nulls), "x", order) == with_nulls
+    with_null = [None, BASE, Decimal("0"), "", 1]
+    assert decode_position(encode_position("x", with_null), "x", order) == with_null
     # A moment in another zone is kept as the same instant.
     shanghai = dt.timezone(dt.timedelta(hours=8))
     later = BASE.astimezone(shanghai)
-    assert decode_position(encode_position("x", [later, *values[1:]]), "x", order)[0] == BASE
+    moved = [values[0], later, *values[2:]]
+    assert decode_position(encode_position("x", moved), "x", order)[1] == BASE
 
 
 def _raw(tag: Any, values: Any) -> str:
