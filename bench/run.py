@@ -389,6 +389,14 @@ def main(argv: list[str] | None = None) -> None:
             .limit(1)
         ).one()
         api_cursor = encode_position("-updated_at", list(before_api_deep))
+        # The same depth by last contact, most recent first: a key that may be empty.
+        before_contact_deep = s.execute(
+            select(Lead.last_contact_on, Lead.id)
+            .order_by(Lead.last_contact_on.desc().nulls_last(), Lead.id.desc())
+            .offset((api_deep - 1) * API_PAGE - 1)
+            .limit(1)
+        ).one()
+        contact_cursor = encode_position("-last_contact_on", list(before_contact_deep))
         busiest = s.execute(
             select(ContactLog.lead_id, func.count())
             .group_by(ContactLog.lead_id)
@@ -562,6 +570,34 @@ def main(argv: list[str] | None = None) -> None:
                     *REFERENCE,
                 ],
                 note="JSON of 100 leads and the exact total; the floor seeks the same way",
+            )
+        )
+        contact_seek = api_seek.replace(
+            "(lead.updated_at, lead.id) < (:at, :id)",
+            "lead.last_contact_on IS NOT NULL AND (lead.last_contact_on, lead.id) < (:at, :id)",
+        ).replace("lead.updated_at DESC", "lead.last_contact_on DESC")
+        raw_contact_at, raw_contact_id = floor.run(
+            [
+                (
+                    "SELECT last_contact_on, id FROM lead WHERE last_contact_on IS NOT NULL "
+                    "ORDER BY last_contact_on DESC, id DESC LIMIT 1 OFFSET :n",
+                    {"n": (api_deep - 1) * API_PAGE - 1},
+                )
+            ]
+        )[0]
+        paths.append(
+            Measured(
+                f"API lead list by last contact, page {api_deep} by cursor (leader)",
+                get_api(
+                    f"/api/v1/leads?per_page={API_PAGE}&sort=-last_contact_on&after={contact_cursor}"
+                ),
+                [
+                    (contact_seek, {"at": raw_contact_at, "id": raw_contact_id}),
+                    ("SELECT count(*) FROM lead", {}),
+                    *REFERENCE,
+                ],
+                note="most recent first, the never contacted last; the floor seeks the "
+                "contacted leads alone",
             )
         )
         paths.append(
