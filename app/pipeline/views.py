@@ -208,9 +208,14 @@ def _per_page() -> int:
 
 def _load(kind: str, record_id: int, for_page: bool = False) -> Lead | Project:
     model = _model(kind)
-    # The record's page shows its enterprise and owner: read in the same statement.
+    # The record's page shows its enterprise, owner, park and chain link: read in the same
+    # statement.
     neighbours = (
-        (joinedload(model.enterprise, innerjoin=True), joinedload(model.owner, innerjoin=True))
+        (
+            joinedload(model.enterprise, innerjoin=True),
+            joinedload(model.owner, innerjoin=True),
+            *queries.reference_options(model),
+        )
         if for_page
         else ()
     )

@@ -15,6 +15,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from flask import g
 
 from app.auth.models import Role
 from app.core.timeutil import today_local
@@ -271,3 +272,27 @@ def test_lead_detail_does_not_grow_with_the_number_of_managers(
     add_managers(SMALL, LARGE)
     large = measure(session, client, count_queries, url)
     assert small == large
+
+
+@pytest.mark.parametrize("kind", ["leads", "projects"])
+def test_record_page_reads_its_park_and_chain_with_the_record(
+    login_as: Any, world: Any, session: Any, count_queries: Any, kind: str
+) -> None:
+    """The page shows the record's park, chain link and chain: no statement of their own."""
+    lead = LeadFactory(owner=world.officer, park=world.park_a, chain_link=world.link)
+    record = ProjectFactory(lead=lead, chain_link=world.link) if kind == "projects" else lead
+    url, shown = f"/{kind}/{record.id}", (world.park_a.name, world.link.name)
+    client = login_as(world.leader)
+    session.commit()
+    session.expunge_all()  # nothing in the session beforehand, as in a request of its own
+    for key in ("_login_user", "thresholds", "_flask_babel"):
+        g.pop(key, None)
+    with count_queries() as counter:
+        page = client.get(url).get_data(as_text=True)
+    assert all(name in page for name in shown)
+    alone = [
+        s
+        for s in counter.statements
+        if s.split("WHERE")[0].rstrip().endswith(("park", "chain_link", "chain"))
+    ]
+    assert alone == []
