@@ -1,7 +1,7 @@
-"""A position in any order (``app.core.paging``: ``OrderKey``, ``after_position`` and the
-cursors): walking a list key by key finds every row once, in the order's own sequence, NULLs
-and ties included, on both databases; a cursor reads back exactly what it was made of, and
-refuses anything else."""
+"""A position in any order (``app.core.paging``: ``OrderKey``, ``rows_in_order``,
+``after_position`` and the cursors): walking a list by position or by offset finds every row
+once, in the order's own sequence, NULLs and ties included, on both databases, one statement a
+page; a cursor reads back exactly what it was made of, and refuses anything else."""
 
 from __future__ import annotations
 
