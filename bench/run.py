@@ -371,31 +371,38 @@ def main(argv: list[str] | None = None) -> None:
         name = s.scalar(select(Enterprise.name).order_by(Enterprise.id).offset(leads // 10 // 2))
         needle = (name or "科技")[2:4]
         deep = max(1, (leads + PAGE - 1) // PAGE - 2)
+
+        def row_before(column: Any, rows: int) -> Any:
+            """The keys of the lead after *rows* others, newest first by *column* (its empty
+            values last), then by id: where a client reading page after page stands."""
+            first = column.desc().nulls_last() if column.nullable else column.desc()
+            return s.execute(
+                select(column, Lead.id).order_by(first, Lead.id.desc()).offset(rows - 1).limit(1)
+            ).one()
+
+        def raw_before(column: str, rows: int) -> Any:
+            """:func:`row_before`'s keys as the plain driver returns them (the floors' own),
+            for a depth among the leads that have a value of *column*."""
+            return floor.run(
+                [
+                    (
+                        f"SELECT {column}, id FROM lead WHERE {column} IS NOT NULL "
+                        f"ORDER BY {column} DESC, id DESC LIMIT 1 OFFSET :n",
+                        {"n": rows - 1},
+                    )
+                ]
+            )[0]
+
         # Page *deep* as the list reaches it: "下一页" from the page before (keyset cursor).
-        before_deep = s.execute(
-            select(Lead.updated_at, Lead.id)
-            .order_by(Lead.updated_at.desc(), Lead.id.desc())
-            .offset((deep - 1) * PAGE - 1)
-            .limit(1)
-        ).one()
+        before_deep = row_before(Lead.updated_at, (deep - 1) * PAGE)
         deep_cursor = str(Cursor(*before_deep))
         # The API's cursor to the middle of the leads, 100 to a page, as a client reading them
         # all reaches it.
         api_deep = max(2, leads // API_PAGE // 2)
-        before_api_deep = s.execute(
-            select(Lead.updated_at, Lead.id)
-            .order_by(Lead.updated_at.desc(), Lead.id.desc())
-            .offset((api_deep - 1) * API_PAGE - 1)
-            .limit(1)
-        ).one()
+        before_api_deep = row_before(Lead.updated_at, (api_deep - 1) * API_PAGE)
         api_cursor = encode_position("-updated_at", list(before_api_deep))
         # The same depth by last contact, most recent first: a key that may be empty.
-        before_contact_deep = s.execute(
-            select(Lead.last_contact_on, Lead.id)
-            .order_by(Lead.last_contact_on.desc().nulls_last(), Lead.id.desc())
-            .offset((api_deep - 1) * API_PAGE - 1)
-            .limit(1)
-        ).one()
+        before_contact_deep = row_before(Lead.last_contact_on, (api_deep - 1) * API_PAGE)
         contact_cursor = encode_position("-last_contact_on", list(before_contact_deep))
         busiest = s.execute(
             select(ContactLog.lead_id, func.count())
@@ -530,15 +537,8 @@ def main(argv: list[str] | None = None) -> None:
         )
         seek = f"{LIST_COLUMNS} WHERE (lead.updated_at, lead.id) < (:at, :id) "
         seek += f"ORDER BY lead.updated_at DESC, lead.id DESC LIMIT {PAGE}"
-        raw_at, raw_id = floor.run(
-            [
-                (
-                    "SELECT updated_at, id FROM lead ORDER BY updated_at DESC, id DESC "
-                    "LIMIT 1 OFFSET :n",
-                    {"n": (deep - 1) * PAGE - 1},
-                )
-            ]
-        )[0]
+
+        raw_at, raw_id = raw_before("updated_at", (deep - 1) * PAGE)
         paths.append(
             Measured(
                 f"lead list, page {deep} by 下一页 (leader)",
@@ -551,15 +551,7 @@ def main(argv: list[str] | None = None) -> None:
             )
         )
         api_seek = seek.replace(f"LIMIT {PAGE}", f"LIMIT {API_PAGE}")
-        raw_api_at, raw_api_id = floor.run(
-            [
-                (
-                    "SELECT updated_at, id FROM lead ORDER BY updated_at DESC, id DESC "
-                    "LIMIT 1 OFFSET :n",
-                    {"n": (api_deep - 1) * API_PAGE - 1},
-                )
-            ]
-        )[0]
+        raw_api_at, raw_api_id = raw_before("updated_at", (api_deep - 1) * API_PAGE)
         paths.append(
             Measured(
                 f"API lead list, page {api_deep} by cursor, {API_PAGE} a page (leader)",
@@ -576,15 +568,7 @@ def main(argv: list[str] | None = None) -> None:
             "(lead.updated_at, lead.id) < (:at, :id)",
             "lead.last_contact_on IS NOT NULL AND (lead.last_contact_on, lead.id) < (:at, :id)",
         ).replace("lead.updated_at DESC", "lead.last_contact_on DESC")
-        raw_contact_at, raw_contact_id = floor.run(
-            [
-                (
-                    "SELECT last_contact_on, id FROM lead WHERE last_contact_on IS NOT NULL "
-                    "ORDER BY last_contact_on DESC, id DESC LIMIT 1 OFFSET :n",
-                    {"n": (api_deep - 1) * API_PAGE - 1},
-                )
-            ]
-        )[0]
+        raw_contact_at, raw_contact_id = raw_before("last_contact_on", (api_deep - 1) * API_PAGE)
         paths.append(
             Measured(
                 f"API lead list by last contact, page {api_deep} by cursor (leader)",
