@@ -38,6 +38,11 @@ def create_user_command(
     username: str, role: str, parks: tuple[str, ...], full_name: str, email: str | None
 ) -> None:
     """Create an account; the password comes from a prompt or standard input, never an argument."""
+    if parks and Role(role) is not Role.MANAGER:
+        # Refused before the password is asked for: only a park manager is given parks.
+        raise click.ClickException(
+            f"只有园区负责人（manager）负责园区，{Role(role).label}不能指定 --park。"
+        )
     password = _read_password()
     set_actor(db.session, None, "cli")
     # There is no request to choose a language from: the command speaks Chinese.

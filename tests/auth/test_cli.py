@@ -102,6 +102,16 @@ def test_the_action_is_audited_as_coming_from_the_command_line(
             "未知的园区代码：XX",
         ),
         (["chen", "--role", "manager"], PASSWORD, "园区负责人至少需要负责一个园区。"),
+        (
+            ["chen", "--role", "officer", "--park", "IC"],
+            PASSWORD,
+            "只有园区负责人（manager）负责园区，招商专员不能指定 --park。",
+        ),
+        (
+            ["chen", "--role", "leader", "--park", "IC"],
+            None,
+            "只有园区负责人（manager）负责园区，领导不能指定 --park。",
+        ),
         (["officer", "--role", "officer"], PASSWORD, "用户名“officer”已被使用。"),
         (["OFFICER", "--role", "admin"], PASSWORD, "用户名“OFFICER”已被使用。"),
     ],
