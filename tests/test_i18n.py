@@ -155,8 +155,9 @@ def test_translations_keep_the_placeholders(english_catalogue: Catalog) -> None:
 
 
 def test_translations_are_english(english_catalogue: Catalog) -> None:
-    # Amount examples such as “3.5亿” are what the user types, so they stay in Chinese.
-    allowed = {"3.5亿", "35000万"}
+    # What the user types stays in Chinese: amount examples such as “3.5亿”, and the column
+    # names of a ledger (its headers are read in Chinese whatever the language of the page).
+    allowed = {"3.5亿", "35000万", "项目名称", "企业名称", "招商专员", "备注"}
     chinese = []
     for message in _messages(english_catalogue):
         text = message.string

@@ -27,6 +27,9 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.auth.models import Role, User
 from app.core.audit import set_actor
 from app.core.exceptions import UserError
+from app.core.i18n import gettext as _
+from app.core.i18n import lazy_gettext as _l
+from app.core.i18n import pgettext
 from app.core.money import UNIT_WAN, UNIT_YI, UNIT_YUAN, AmountError, parse_amount
 from app.core.timeutil import today_local
 from app.enterprises.credit_code import CreditCodeError, validate_credit_code
@@ -67,7 +70,7 @@ __all__ = [
 ]
 
 CREATE, UPDATE, SKIP, ERROR = "create", "update", "skip", "error"
-OUTCOME_LABELS = {CREATE: "新增", UPDATE: "更新", SKIP: "跳过", ERROR: "错误"}
+OUTCOME_LABELS = {CREATE: _l("新增"), UPDATE: _l("更新"), SKIP: _l("跳过"), ERROR: _l("错误")}
 HEADER_SCAN_ROWS = 15
 OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 EXTENSIONS = (".xlsx", ".xls", ".csv")
@@ -103,7 +106,7 @@ _EXCEL_EPOCH = dt.date(1899, 12, 30)
 
 
 class LedgerFileError(UserError):
-    """A file that cannot be imported at all; the message says why, in Chinese."""
+    """A file that cannot be imported at all; the message says why, in the user's language."""
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -168,19 +171,25 @@ def _check_zip(data: bytes, max_uncompressed: int) -> None:
     except zipfile.BadZipFile:
         if data.startswith(OLE_SIGNATURE):
             raise LedgerFileError(
-                "该文件已加密（设置了打开密码）或不是 .xlsx 格式，请取消密码后另存为 .xlsx 再导入。"
+                _(
+                    "该文件已加密（设置了打开密码）或不是 .xlsx 格式，"
+                    "请取消密码后另存为 .xlsx 再导入。"
+                )
             ) from None
-        raise LedgerFileError("文件不是有效的 Excel 表格（.xlsx），请检查文件。") from None
+        raise LedgerFileError(_("文件不是有效的 Excel 表格（.xlsx），请检查文件。")) from None
     with archive:
         total = sum(info.file_size for info in archive.infolist())
         if total > max_uncompressed:
             raise LedgerFileError(
-                f"文件解压后过大（{total // (1024 * 1024)}MB），超过上限"
-                f"{max_uncompressed // (1024 * 1024)}MB，请拆分后导入。"
+                _(
+                    "文件解压后过大（%(size)dMB），超过上限%(limit)dMB，请拆分后导入。",
+                    size=total // (1024 * 1024),
+                    limit=max_uncompressed // (1024 * 1024),
+                )
             )
         names = archive.namelist()
         if not any(n.startswith("xl/worksheets/") for n in names):
-            raise LedgerFileError("文件不是有效的 Excel 表格（.xlsx），请检查文件。")
+            raise LedgerFileError(_("文件不是有效的 Excel 表格（.xlsx），请检查文件。"))
         for name in names:
             if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
                 continue
@@ -191,8 +200,10 @@ def _check_zip(data: bytes, max_uncompressed: int) -> None:
                 inner = match.group(1)
                 if (b"<f>" in inner or b"<f " in inner) and not _VALUE_RE.search(inner):
                     raise LedgerFileError(
-                        "表格中有公式没有计算结果（可能由程序生成而未在 Excel 中保存过），"
-                        "请用 Excel 或 WPS 打开并保存后再导入，或将公式粘贴为数值。"
+                        _(
+                            "表格中有公式没有计算结果（可能由程序生成而未在 Excel 中保存过），"
+                            "请用 Excel 或 WPS 打开并保存后再导入，或将公式粘贴为数值。"
+                        )
                     )
 
 
@@ -202,7 +213,7 @@ def _read_frame(data: bytes, filename: str, max_uncompressed: int) -> Any:
     name = filename.lower()
     if name.endswith(".csv"):
         if b"\x00" in data[:4096]:
-            raise LedgerFileError("文件不是有效的表格文件（CSV），请检查文件。")
+            raise LedgerFileError(_("文件不是有效的表格文件（CSV），请检查文件。"))
         for encoding in ("utf-8-sig", "gb18030"):
             try:
                 text = data.decode(encoding)
@@ -210,21 +221,21 @@ def _read_frame(data: bytes, filename: str, max_uncompressed: int) -> Any:
             except UnicodeDecodeError:
                 continue
         else:  # pragma: no cover - gb18030 decodes nearly anything
-            raise LedgerFileError("无法识别 CSV 文件的编码，请另存为 UTF-8 或 GBK 编码。")
+            raise LedgerFileError(_("无法识别 CSV 文件的编码，请另存为 UTF-8 或 GBK 编码。"))
         try:
             frame = pd.read_csv(
                 io.StringIO(text), header=None, dtype=object, keep_default_na=False,
                 skip_blank_lines=False,
             )  # fmt: skip
         except pd.errors.EmptyDataError:
-            raise LedgerFileError("文件是空的，没有可导入的内容。") from None
+            raise LedgerFileError(_("文件是空的，没有可导入的内容。")) from None
         except (ValueError, pd.errors.ParserError):
-            raise LedgerFileError("文件不是有效的表格文件（CSV），请检查文件。") from None
+            raise LedgerFileError(_("文件不是有效的表格文件（CSV），请检查文件。")) from None
     else:
         if name.endswith(".xlsx"):
             _check_zip(data, max_uncompressed)
         elif not data.startswith(OLE_SIGNATURE):
-            raise LedgerFileError("文件不是有效的 Excel 表格（.xls），请检查文件。")
+            raise LedgerFileError(_("文件不是有效的 Excel 表格（.xls），请检查文件。"))
         try:
             frame = pd.read_excel(
                 io.BytesIO(data), engine="calamine", header=None, dtype=object, sheet_name=0
@@ -233,9 +244,9 @@ def _read_frame(data: bytes, filename: str, max_uncompressed: int) -> Any:
             text = str(exc).lower()
             if "password" in text or "encrypt" in text:
                 raise LedgerFileError(
-                    "该文件已加密（设置了打开密码），请取消密码后再导入。"
+                    _("该文件已加密（设置了打开密码），请取消密码后再导入。")
                 ) from None
-            raise LedgerFileError("无法读取该表格文件，文件可能已损坏或加密。") from None
+            raise LedgerFileError(_("无法读取该表格文件，文件可能已损坏或加密。")) from None
     return frame
 
 
@@ -256,7 +267,10 @@ def _find_header(rows: list[list[Any]]) -> tuple[int, dict[str, int], dict[str, 
             best = (index, len(columns), columns, units)
     if best is None:
         raise LedgerFileError(
-            "未找到可识别的表头：前15行中应有一行包含“项目名称”或“企业名称”等列名。"
+            _(
+                "未找到可识别的表头：前%(rows)d行中应有一行包含“项目名称”或“企业名称”等列名。",
+                rows=HEADER_SCAN_ROWS,
+            )
         )
     return best[0], best[2], best[3]
 
@@ -268,13 +282,16 @@ def read_ledger(
     """Read a ledger file; raise :class:`LedgerFileError` for a file that cannot be imported."""
     if len(data) > max_bytes:
         raise LedgerFileError(
-            f"文件过大（{len(data) / 1024 / 1024:.1f}MB），上限为"
-            f"{max_bytes / 1024 / 1024:.1f}MB，请拆分后导入。"
+            _(
+                "文件过大（%(size).1fMB），上限为%(limit).1fMB，请拆分后导入。",
+                size=len(data) / 1024 / 1024,
+                limit=max_bytes / 1024 / 1024,
+            )
         )
     if not filename.lower().endswith(EXTENSIONS):
-        raise LedgerFileError("只能导入 .xlsx、.xls 或 .csv 格式的表格文件。")
+        raise LedgerFileError(_("只能导入 .xlsx、.xls 或 .csv 格式的表格文件。"))
     if not data.strip():
-        raise LedgerFileError("文件是空的，没有可导入的内容。")
+        raise LedgerFileError(_("文件是空的，没有可导入的内容。"))
     frame = _read_frame(data, filename, max_uncompressed)
     # Each column is read once per distinct value (pandas factorize), then spread over its rows.
     cleaned = [_Column(frame.iloc[:, i]) for i in range(frame.shape[1])]
@@ -282,7 +299,7 @@ def read_ledger(
     for column in cleaned:
         present |= column.present
     if not present.any():
-        raise LedgerFileError("文件是空的，没有可导入的内容。")
+        raise LedgerFileError(_("文件是空的，没有可导入的内容。"))
     top = [[c.value(i) for c in cleaned] for i in range(min(HEADER_SCAN_ROWS, frame.shape[0]))]
     header_index, columns, units = _find_header(top)
     headers = [str(v) if v is not None else "" for v in top[header_index]]
@@ -290,9 +307,9 @@ def read_ledger(
     present[: header_index + 1] = False
     indexes = np.flatnonzero(present)
     if len(indexes) > max_rows:
-        raise LedgerFileError(f"数据行过多，上限为{max_rows}行，请拆分后导入。")
+        raise LedgerFileError(_("数据行过多，上限为%(limit)d行，请拆分后导入。", limit=max_rows))
     if not len(indexes):
-        raise LedgerFileError("表格只有表头，没有数据行。")
+        raise LedgerFileError(_("表格只有表头，没有数据行。"))
     fields = [
         (key, cleaned[col].parsed(key, units.get(key, UNIT_YI))) for key, col in columns.items()
     ]
@@ -398,8 +415,10 @@ def _parse_credit_code(value: Any) -> str | None:
             value = int(value)
         else:
             raise ValueError(
-                "统一社会信用代码被 Excel 存成了数字（如 9.13702E+17），后几位已丢失，"
-                "请把该列设为文本格式并重新填写代码。"
+                _(
+                    "统一社会信用代码被 Excel 存成了数字（如 9.13702E+17），后几位已丢失，"
+                    "请把该列设为文本格式并重新填写代码。"
+                )
             )
     text = str(value).strip().lstrip("'")
     try:
@@ -407,10 +426,14 @@ def _parse_credit_code(value: Any) -> str | None:
     except CreditCodeError as exc:
         if isinstance(value, int):
             raise ValueError(
-                f"统一社会信用代码 {text} 被 Excel 存成了数字，后几位可能已丢失（{exc.message}），"
-                "请把该列设为文本格式并重新填写代码。"
+                _(
+                    "统一社会信用代码 %(code)s 被 Excel 存成了数字，后几位可能已丢失"
+                    "（%(reason)s），请把该列设为文本格式并重新填写代码。",
+                    code=text,
+                    reason=exc.message,
+                )
             ) from None
-        raise ValueError(f"统一社会信用代码有误：{exc.message}") from None
+        raise ValueError(_("统一社会信用代码有误：%(reason)s", reason=exc.message)) from None
 
 
 def _parse_value(key: str, raw: Any, unit: str) -> Any:
@@ -421,7 +444,7 @@ def _parse_value(key: str, raw: Any, unit: str) -> Any:
         try:
             return parse_date(raw)
         except (ValueError, OverflowError):
-            raise ValueError(f"无法识别的日期：{raw}") from None
+            raise ValueError(_("无法识别的日期：%(text)s", text=raw)) from None
     if key == "credit_code":
         return _parse_credit_code(raw)
     if key == "stage":
@@ -429,7 +452,7 @@ def _parse_value(key: str, raw: Any, unit: str) -> Any:
             return None
         value = stage_from_word(re.sub(r"\s+", "", str(raw)))
         if value is None:
-            raise ValueError(f"无法识别的阶段：{raw}")
+            raise ValueError(_("无法识别的阶段：%(text)s", text=raw))
         return value
     return None if raw is None else re.sub(r"\s+", " ", str(raw)).strip() or None
 
@@ -449,11 +472,11 @@ class PlannedRow:
 
     @property
     def outcome_label(self) -> str:
-        return OUTCOME_LABELS[self.outcome]
+        return str(OUTCOME_LABELS[self.outcome])
 
     @property
     def message(self) -> str:
-        return "；".join(self.messages)
+        return pgettext("between the messages of an imported row", "；").join(self.messages)
 
 
 @dataclass
@@ -585,9 +608,9 @@ class _Lookups:
         found = self.links.get(key) or self.links.get(key.replace("-", "·"))
         if found is None or len({link.id for link in found}) != 1:
             raise ValueError(
-                f"无法识别的产业链环节：{text}"
+                _("无法识别的产业链环节：%(text)s", text=text)
                 if not found
-                else f"产业链环节“{text}”不唯一，请写成“产业链 · 环节”"
+                else _("产业链环节“%(text)s”不唯一，请写成“产业链 · 环节”", text=text)
             )
         return found[0]
 
@@ -634,13 +657,18 @@ def _stage_date(stage: Stage, values: dict[str, Any], today: dt.date) -> dt.date
     if stage_on is None:
         return None
     if stage_on > today:
-        raise ValueError(f"阶段日期（{stage_on.isoformat()}）不能晚于今天。")
+        raise ValueError(_("阶段日期（%(day)s）不能晚于今天。", day=stage_on.isoformat()))
     field = MILESTONE_FIELDS.get(stage)
     milestone = values.get(field) if field else None
     if milestone is not None and milestone != stage_on:
         raise ValueError(
-            f"阶段日期（{stage_on.isoformat()}）与{stage.label}日期（{milestone.isoformat()}）"
-            "不一致，请改为同一天或留空其一。"
+            _(
+                "阶段日期（%(day)s）与%(stage)s日期（%(milestone)s）不一致，"
+                "请改为同一天或留空其一。",
+                day=stage_on.isoformat(),
+                stage=stage.label,
+                milestone=milestone.isoformat(),
+            )
         )
     return stage_on
 
@@ -675,7 +703,7 @@ def plan_import(session: Session, user: User, parsed: ParsedLedger) -> ImportPla
         out = PlannedRow(row.number, row.cells, ERROR, list(row.errors))
         planned.append(out)
         if not visibility.can_create(user):
-            out.messages.append("您没有导入权限。")
+            out.messages.append(_("您没有导入权限。"))
             continue
         if row.errors:
             continue
@@ -695,7 +723,9 @@ def plan_import(session: Session, user: User, parsed: ParsedLedger) -> ImportPla
             pkey = (ekey, data["name"])
             if pkey in seen_projects:
                 out.outcome = ERROR
-                out.messages = [f"与前面的行重复：同一企业的项目“{data['name']}”出现了两次。"]
+                out.messages = [
+                    _("与前面的行重复：同一企业的项目“%(name)s”出现了两次。", name=data["name"])
+                ]
                 continue
             seen_projects.add(pkey)
             if data.get("lead") is not None:
@@ -703,8 +733,8 @@ def plan_import(session: Session, user: User, parsed: ParsedLedger) -> ImportPla
             lkey = (ekey, data["park"].id)
             data["reuse_new_lead"] = lkey in new_leads
             if data["reuse_new_lead"]:
-                out.messages[out.messages.index("新增线索")] = (
-                    f"归入第{new_leads[lkey]}行新增的线索"
+                out.messages[data["new_lead_message"]] = _(
+                    "归入第%(row)d行新增的线索", row=new_leads[lkey]
                 )
                 continue
         elif parsed.kind == "projects" or data.get("lead_record") is not None:
@@ -714,8 +744,12 @@ def plan_import(session: Session, user: User, parsed: ParsedLedger) -> ImportPla
         others = [(o.full_name, p) for o, p in lead_owners.get(ekey, []) if o.id != owner.id]
         if others:
             out.outcome = ERROR
-            who = "；".join(f"{o}（{p}）" for o, p in others)
-            out.messages = [f"该企业在本台账前面的行中已由他人跟进（{who}），请与其联系。"]
+            out.messages = [
+                _(
+                    "该企业在本台账前面的行中已由他人跟进（%(who)s），请与其联系。",
+                    who=_owners_in_parks(others),
+                )
+            ]
             continue
         lead_owners.setdefault(ekey, []).append((owner, park.name))
         if parsed.kind == "projects":
@@ -736,10 +770,10 @@ def _plan_row(
     enterprise_name = values.get("enterprise_name")
     code = values.get("credit_code")
     if not enterprise_name:
-        raise ValueError("缺少企业名称。")
+        raise ValueError(_("缺少企业名称。"))
     key = normalize_name(enterprise_name)[:NAME_MAX]
     if not key:
-        raise ValueError("企业名称须包含文字或字母数字。")
+        raise ValueError(_("企业名称须包含文字或字母数字。"))
     enterprise = look.by_code.get(code) if code else None
     if enterprise is None:
         candidates = look.by_key.get(key, [])
@@ -750,12 +784,12 @@ def _plan_row(
     name = values.get("project_name") if kind == "projects" else values.get("lead_title")
     name = name or (enterprise_name if kind == "leads" else None)
     if not name:
-        raise ValueError("缺少项目名称。")
+        raise ValueError(_("缺少项目名称。"))
     data["name"] = name[:120]
     park_text = values.get("park")
     park = look.park(park_text) if park_text else None
     if park_text and park is None:
-        raise ValueError(f"无法识别的园区：{park_text}")
+        raise ValueError(_("无法识别的园区：%(text)s", text=park_text))
     data["park"] = park
     link_text, chain_text = values.get("chain_link"), values.get("chain")
     if link_text and chain_text and "·" not in link_text:
@@ -765,10 +799,12 @@ def _plan_row(
     owner_text = values.get("owner")
     named = look.user(owner_text) if owner_text else None
     if owner_text and named is None:
-        raise ValueError(f"找不到在职用户：{owner_text}")
+        raise ValueError(_("找不到在职用户：%(text)s", text=owner_text))
     owner = named or user
     if user.role is Role.OFFICER and owner.id != user.id:
-        raise ValueError(f"招商专员只能导入本人负责的记录（本行负责人为{owner_text}）。")
+        raise ValueError(
+            _("招商专员只能导入本人负责的记录（本行负责人为%(owner)s）。", owner=owner_text)
+        )
     if owner.role not in (Role.OFFICER, Role.MANAGER):
         owner = user if user.role in (Role.OFFICER, Role.MANAGER) else None
     data["owner"] = owner
@@ -777,10 +813,10 @@ def _plan_row(
     total = values.get("total_investment")
     fixed = values.get("fixed_asset_investment")
     if total is not None and fixed is not None and fixed > total:
-        raise ValueError("固定资产投资不能大于总投资。")
+        raise ValueError(_("固定资产投资不能大于总投资。"))
     note = values.get("note")
     if note is not None and len(note) > services.MAX_TEXT:
-        raise ValueError(f"备注过长（最多{services.MAX_TEXT}字）。")
+        raise ValueError(_("备注过长（最多%(limit)d字）。", limit=services.MAX_TEXT))
     data.update(total=total, fixed=fixed, note=note)
     stage = values.get("stage") or Stage.LEAD
     data["stage"] = stage
@@ -791,17 +827,17 @@ def _plan_row(
         return
     # A new record.
     if park is None:
-        raise ValueError("新建记录须填写所属园区。")
+        raise ValueError(_("新建记录须填写所属园区。"))
     if not visibility.may_work_in_park(user, park.id):
-        raise ValueError(f"您不负责“{park.name}”，不能导入到该园区。")
+        raise ValueError(_("您不负责“%(park)s”，不能导入到该园区。", park=park.name))
     if not park.active:
-        raise ValueError(f"园区“{park.name}”已停用。")
+        raise ValueError(_("园区“%(park)s”已停用。", park=park.name))
     if owner is None:
-        raise ValueError("请在“招商专员”列填写负责人（在职的招商专员或园区负责人）。")
+        raise ValueError(_("请在“招商专员”列填写负责人（在职的招商专员或园区负责人）。"))
     if owner.role is Role.MANAGER and park.id not in owner.park_ids:
-        raise ValueError(f"{owner.full_name}不负责“{park.name}”。")
+        raise ValueError(_("%(owner)s不负责“%(park)s”。", owner=owner.full_name, park=park.name))
     if stage is Stage.DROPPED and not data["note"]:
-        raise ValueError("终止的记录须在“备注”中填写原因。")
+        raise ValueError(_("终止的记录须在“备注”中填写原因。"))
     move, start = _move_for(stage, values, today, today)
     steps = []
     if move is not None:
@@ -810,11 +846,11 @@ def _plan_row(
         try:
             steps = plan_move(Stage.LEAD, start, move, today)
         except TransitionError as exc:
-            raise ValueError(f"阶段与日期不符：{exc.message}") from None
+            raise ValueError(_("阶段与日期不符：%(reason)s", reason=exc.message)) from None
     data.update(move=move, start=start, steps=steps)
     messages = []
     if enterprise is None:
-        messages.append(f"新增企业“{enterprise_name}”")
+        messages.append(_("新增企业“%(name)s”", name=enterprise_name))
     if kind == "projects":
         lead = look.open_lead(user, enterprise, park) if enterprise is not None else None
         if lead is not None and not visibility.can_edit(user, lead):
@@ -822,16 +858,20 @@ def _plan_row(
         data["lead"] = lead
         if lead is None:
             _check_no_rival(look.rivals(enterprise, owner))
-            messages.append("新增线索")
+            # Replaced when an earlier row of the file creates the same lead (plan_import).
+            data["new_lead_message"] = len(messages)
+            messages.append(_("新增线索"))
         else:
-            messages.append(f"归入已有线索“{lead.title}”")
-        messages.append(f"新增项目“{data['name']}”")
+            messages.append(_("归入已有线索“%(title)s”", title=lead.title))
+        messages.append(_("新增项目“%(name)s”", name=data["name"]))
     else:
         _check_no_rival(look.rivals(enterprise, owner))
-        messages.append(f"新增线索“{data['name']}”")
+        messages.append(_("新增线索“%(name)s”", name=data["name"]))
     if move is not None:
-        label = "（待园区负责人确认）" if _needs_proposal(user, move) else ""
-        messages.append(f"阶段：{look.labels[stage]}{label}")
+        if _needs_proposal(user, move):
+            messages.append(_("阶段：%(stage)s（待园区负责人确认）", stage=look.labels[stage]))
+        else:
+            messages.append(_("阶段：%(stage)s", stage=look.labels[stage]))
     out.outcome = CREATE
     out.messages = messages
 
@@ -840,10 +880,20 @@ def _needs_proposal(user: User, move: Move) -> bool:
     return user.role is Role.OFFICER and needs_confirmation(move.target)
 
 
+def _owners_in_parks(others: list[tuple[str, str]]) -> str:
+    """Who courts the enterprise, and where: "张三（集成电路产业园）；李四（新型显示产业园）"."""
+    separator = pgettext("between the messages of an imported row", "；")
+    return separator.join(_("%(owner)s（%(park)s）", owner=o, park=p) for o, p in others)
+
+
 def _check_no_rival(others: list[tuple[str, str]]) -> None:
     if others:
-        who = "；".join(f"{o}（{p}）" for o, p in others)
-        raise ValueError(f"该企业已有他人正在跟进的线索（{who}），请与其联系。")
+        raise ValueError(
+            _(
+                "该企业已有他人正在跟进的线索（%(who)s），请与其联系。",
+                who=_owners_in_parks(others),
+            )
+        )
 
 
 def _plan_update(
@@ -858,63 +908,73 @@ def _plan_update(
     data = out.data
     names = look.labels
     if not visibility.can_edit(user, record):
-        raise ValueError("系统中已有该记录，但不在您的负责范围内，不能修改。")
+        raise ValueError(_("系统中已有该记录，但不在您的负责范围内，不能修改。"))
     changes: dict[str, Any] = {}
     labels = []
     if isinstance(record, Project):
         for attr, key, label in (
-            ("total_investment", "total", "总投资"),
-            ("fixed_asset_investment", "fixed", "固定资产投资"),
+            ("total_investment", "total", _("总投资")),
+            ("fixed_asset_investment", "fixed", _("固定资产投资")),
         ):
             if data[key] is not None and getattr(record, attr) != data[key]:
                 changes[attr] = data[key]
                 labels.append(label)
     elif data["total"] is not None and record.estimated_investment != data["total"]:
         changes["estimated_investment"] = data["total"]
-        labels.append("预计投资")
+        labels.append(_("预计投资"))
     link = data["chain_link"]
     if link is not None and record.chain_link_id != link.id:
         changes["chain_link"] = link
-        labels.append("产业链环节")
+        labels.append(_("产业链环节"))
     if data["note"] and record.description != data["note"]:
         changes["description"] = data["note"]
-        labels.append("备注")
+        labels.append(_("备注"))
     if isinstance(record, Project):
         total = changes.get("total_investment", record.total_investment)
         fixed = changes.get("fixed_asset_investment", record.fixed_asset_investment)
         if total is not None and fixed is not None and fixed > total:
-            raise ValueError("固定资产投资不能大于总投资。")
+            raise ValueError(_("固定资产投资不能大于总投资。"))
     park = data["park"]
     if park is not None and park.id != record.park_id:
         # As services.update_project/update_lead: the user must work in the new park.
         if not visibility.may_work_in_park(user, park.id):
-            raise ValueError(f"您不负责“{park.name}”，不能把记录移入该园区。")
+            raise ValueError(_("您不负责“%(park)s”，不能把记录移入该园区。", park=park.name))
         if not park.active:
-            raise ValueError(f"园区“{park.name}”已停用。")
+            raise ValueError(_("园区“%(park)s”已停用。", park=park.name))
         changes["park"] = park
-        labels.append(f"园区 {record.park.name}→{park.name}")
+        labels.append(_("园区 %(old)s→%(new)s", old=record.park.name, new=park.name))
     owner = data["named_owner"]
     if owner is not None and owner.id != record.owner_id:
         # As services.reassign: park managers (of the record's park) and admins reassign.
         if not visibility.can_manage(user, record):
             raise ValueError(
-                f"更换负责人（{record.owner.full_name}→{owner.full_name}）"
-                "须由该园区负责人或系统管理员导入。"
+                _(
+                    "更换负责人（%(old)s→%(new)s）须由该园区负责人或系统管理员导入。",
+                    old=record.owner.full_name,
+                    new=owner.full_name,
+                )
             )
         target = park or record.park
         if owner.role is Role.MANAGER and target.id not in owner.park_ids:
-            raise ValueError(f"{owner.full_name}不负责“{target.name}”。")
+            raise ValueError(
+                _("%(owner)s不负责“%(park)s”。", owner=owner.full_name, park=target.name)
+            )
         data["reassign"] = owner
-        labels.append(f"负责人 {record.owner.full_name}→{owner.full_name}")
+        labels.append(_("负责人 %(old)s→%(new)s", old=record.owner.full_name, new=owner.full_name))
     stage = values.get("stage")
     move = None
     notes = []
     pending = look.pending.get(record.id)
     if pending is not None and stage is not None and stage != record.stage:
-        notes.append(f"“{names[pending.to_stage]}”的阶段变更正等待园区负责人确认")
+        notes.append(_("“%(stage)s”的阶段变更正等待园区负责人确认", stage=names[pending.to_stage]))
     elif stage is not None and stage != record.stage:
         if stage.is_main and record.stage.is_main and stage.rank < record.stage.rank:
-            notes.append(f"系统中阶段已是“{names[record.stage]}”，台账阶段较早，未回退")
+            notes.append(
+                _(
+                    "系统中阶段已是“%(stage)s”，台账阶段较早，未回退",
+                    stage=names[record.stage],
+                )
+            )
         else:
             move = _forward_move(record, stage, values, today)
             if stage is Stage.DROPPED:
@@ -922,16 +982,20 @@ def _plan_update(
             try:
                 plan_move(record.stage, record.stage_since, move, today, record.held_from)
             except TransitionError as exc:
-                raise ValueError(f"阶段与日期不符：{exc.message}") from None
-            suffix = "（待园区负责人确认）" if _needs_proposal(user, move) else ""
-            labels.append(f"阶段 {names[record.stage]}→{names[stage]}{suffix}")
+                raise ValueError(_("阶段与日期不符：%(reason)s", reason=exc.message)) from None
+            moved = {"old": names[record.stage], "new": names[stage]}
+            if _needs_proposal(user, move):
+                labels.append(_("阶段 %(old)s→%(new)s（待园区负责人确认）", **moved))
+            else:
+                labels.append(_("阶段 %(old)s→%(new)s", **moved))
     data.update(changes=changes, move=move)
     if changes or move is not None or data.get("reassign") is not None:
         out.outcome = UPDATE
-        out.messages = ["更新：" + "、".join(labels), *notes]
+        changed = pgettext("between the changes of an imported row", "、").join(labels)
+        out.messages = [_("更新：%(changes)s", changes=changed), *notes]
     else:
         out.outcome = SKIP
-        out.messages = ["已存在，无变化", *notes]
+        out.messages = [_("已存在，无变化"), *notes]
 
 
 # --- applying ---------------------------------------------------------------------------------
@@ -948,7 +1012,10 @@ def apply_import(
     """
     if plan.has_errors:
         raise LedgerFileError(
-            f"有{plan.count(ERROR)}行存在错误，请修改台账后重新上传；导入须全部正确才会执行。"
+            _(
+                "有%(n)d行存在错误，请修改台账后重新上传；导入须全部正确才会执行。",
+                n=plan.count(ERROR),
+            )
         )
     set_actor(session, user.id, "import")
     result = ImportResult()
@@ -964,15 +1031,17 @@ def apply_import(
                     try:
                         _apply_update(session, user, row.data, result)
                     except UserError as exc:
-                        message = f"第{row.number}行：{exc.message}"
+                        message = _("第%(row)d行：%(reason)s", row=row.number, reason=exc.message)
                         raise LedgerFileError(message, exc.field) from None
             session.flush()
     except UserError as exc:
         raise LedgerFileError(exc.message, exc.field) from None
     except (IntegrityError, StaleDataError):
         raise LedgerFileError(
-            "导入期间系统中的数据已被他人修改（例如同一信用代码的企业刚被登记），"
-            "未写入任何数据。请重新上传台账。"
+            _(
+                "导入期间系统中的数据已被他人修改（例如同一信用代码的企业刚被登记），"
+                "未写入任何数据。请重新上传台账。"
+            )
         ) from None
     result.enterprises = counts.enterprises
     result.leads = counts.leads
@@ -1026,7 +1095,7 @@ def plan_report_xlsx(plan: ImportPlan) -> bytes:
     from openpyxl.cell import WriteOnlyCell
 
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("导入结果")
+    sheet = workbook.create_sheet(_("导入结果"))
 
     def cell(value: Any) -> WriteOnlyCell:
         if isinstance(value, Decimal):
@@ -1036,9 +1105,9 @@ def plan_report_xlsx(plan: ImportPlan) -> bytes:
             c.data_type = "s"
         return c
 
-    sheet.append(
-        [cell("行号"), *map(cell, plan.ledger.headers), cell("处理结果"), cell("错误说明")]
-    )
+    headings = (_("行号"), _("处理结果"), _("错误说明"))
+    sheet.append([cell(headings[0]), *map(cell, plan.ledger.headers), *map(cell, headings[1:])])
+    outcome_with_note = pgettext("an imported row's outcome and its note", "%(outcome)s：%(note)s")
     width = len(plan.ledger.headers)
     for row in plan.rows:
         cells = (list(row.cells) + [None] * width)[:width]
@@ -1048,7 +1117,11 @@ def plan_report_xlsx(plan: ImportPlan) -> bytes:
             [
                 cell(row.number),
                 *map(cell, cells),
-                cell(row.outcome_label + (f"：{note}" if note else "")),
+                cell(
+                    outcome_with_note % {"outcome": row.outcome_label, "note": note}
+                    if note
+                    else row.outcome_label
+                ),
                 cell(error),
             ]
         )

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 import pytest
+from flask_babel import refresh
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
@@ -69,6 +70,39 @@ def test_other_users_token_is_hidden(world: Any, login_as: Any, messy_xlsx: byte
     client = login_as(world.officer)
     assert client.post(f"/ledger/import/{token}/apply").status_code == 404
     assert client.get(f"/ledger/import/{token}/report.xlsx").status_code == 404
+
+
+def test_an_english_user_reads_the_check_and_its_report_in_english(
+    session: Any, world: Any, login_as: Any, messy_xlsx: bytes
+) -> None:
+    world.manager.locale = "en"
+    client = login_as(world.manager)
+    refresh()  # the suite's requests share one application context, where the locale is kept
+
+    page = upload(client, messy_xlsx).get_data(as_text=True)
+
+    assert "New enterprise “青岛芯云科技有限公司”" in page
+    assert "New project “芯片设计中心”" in page
+    assert "Added to the lead created by row 5" in page  # the file's first data row
+    assert "新增" not in page
+    token = re.search(r"/ledger/import/([A-Za-z0-9_-]+)/apply", page)[1]
+    refresh()
+    sheet = load_workbook(io.BytesIO(client.get(f"/ledger/import/{token}/report.xlsx").data)).active
+    assert sheet.title == "Import result"
+    assert sheet.cell(row=1, column=1).value == "Row"
+    assert sheet.cell(row=1, column=sheet.max_column - 1).value == "Outcome"
+    assert sheet.cell(row=1, column=sheet.max_column).value == "Errors"
+    assert sheet.cell(row=2, column=sheet.max_column - 1).value.startswith("New: New enterprise")
+
+    rows = [[1, "坏项目", "坏公司", None, "IC", None, 1, None, "谈判中", "明天", None, None, None]]
+    refresh()
+    page = upload(client, build_xlsx(rows)).get_data(as_text=True)
+    assert "Unrecognised stage: 谈判中" in page
+    assert "Unrecognised date: 明天" in page
+    assert "/apply" not in page
+    refresh()
+    page = upload(client, b"not a spreadsheet").get_data(as_text=True)
+    assert "The file is not a valid Excel workbook (.xlsx)" in page
 
 
 @pytest.mark.parametrize("role", ["officer", "manager", "admin", "leader"])
