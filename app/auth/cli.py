@@ -6,11 +6,11 @@ import sys
 
 import click
 from flask.cli import AppGroup
-from flask_babel import force_locale
 
 from app.auth.models import Role
 from app.auth.services import AccountError, create_user
 from app.core.audit import set_actor
+from app.core.i18n import in_chinese
 from app.extensions import db
 
 users_cli = AppGroup("users", help="管理用户账号。")
@@ -46,7 +46,7 @@ def create_user_command(
     password = _read_password()
     set_actor(db.session, None, "cli")
     # There is no request to choose a language from: the command speaks Chinese.
-    with force_locale("zh_Hans_CN"):
+    with in_chinese():
         try:
             user = create_user(
                 db.session,

@@ -8,9 +8,9 @@ import click
 from alembic.script import ScriptDirectory
 from flask import current_app
 from flask.cli import AppGroup
-from flask_babel import force_locale
 
 from app.backup.services import BackupError, create_backup, restore_backup
+from app.core.i18n import in_chinese
 from app.extensions import db
 
 backup_cli = AppGroup("backup", help="备份与恢复 SQLite 数据库（PostgreSQL 请用 pg_dump）。")
@@ -31,7 +31,7 @@ def _scripts() -> ScriptDirectory:
 )
 def create_command(output: Path | None) -> None:
     """Copy the database consistently, even while the application runs."""
-    with force_locale("zh_Hans_CN"):
+    with in_chinese():
         try:
             path = create_backup(db.engine, output)
         except BackupError as exc:
@@ -44,7 +44,7 @@ def create_command(output: Path | None) -> None:
 @click.option("--yes", is_flag=True, help="不再确认，直接恢复")
 def restore_command(file: Path, yes: bool) -> None:
     """Replace the database with a backup (the current one is kept beside it first)."""
-    with force_locale("zh_Hans_CN"):
+    with in_chinese():
         if not yes:
             click.confirm("恢复将用备份替换当前数据库的全部内容，确定继续吗？", abort=True)
         try:

@@ -12,6 +12,7 @@ keeps its own per-request state (``g._flask_babel.babel_translations``), which `
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import Any
 
 import flask_babel
@@ -72,6 +73,13 @@ def lazy_gettext(string: str, **variables: Any) -> LazyString:
 
 def lazy_pgettext(context: str, string: str, **variables: Any) -> LazyString:
     return LazyString(pgettext, context, string, **variables)
+
+
+def in_chinese() -> AbstractContextManager[None]:
+    """Speak the default language (Chinese) within the block, whatever the request's: for files
+    that are Chinese documents (the ledgers an export writes, which must import again, and the
+    statistical report) and for commands, which have no user to choose a language."""
+    return flask_babel.force_locale(DEFAULT_LOCALE)
 
 
 def init_i18n(app: Flask) -> None:

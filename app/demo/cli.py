@@ -6,8 +6,8 @@ import unicodedata
 
 import click
 from flask.cli import AppGroup
-from flask_babel import force_locale
 
+from app.core.i18n import in_chinese
 from app.demo.loader import DemoResult, load_demo
 from app.extensions import db
 
@@ -46,7 +46,7 @@ def load_command() -> None:
         + _pad("密码", 12)
         + "负责园区"
     )
-    with force_locale("zh_Hans_CN"):
+    with in_chinese():
         for account in result.accounts:
             click.echo(
                 "  "

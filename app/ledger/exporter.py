@@ -8,8 +8,10 @@ thousand records with their neighbours took as long as writing the workbook. The
 (``yield_per``) into an XlsxWriter workbook in constant-memory mode (about twice as fast as
 openpyxl's write-only mode) or a CSV writer, so memory stays flat for a hundred thousand rows.
 
-The workbook has a title row merged across the columns, a header row in Chinese, amounts in 亿元
-as numbers shown with two decimals, dates as real dates, credit codes as text and a frozen header.
+A ledger is Chinese whatever the language of the page (headers, stages, sources), as offices
+keep them and as the import reads them. The workbook has a title row merged across the columns,
+amounts in 亿元 as numbers shown with two decimals, dates as real dates, credit codes as text and a
+frozen header.
 Text that a spreadsheet could take for a formula (starting with =, +, -, @, tab or carriage
 return) is stored as a string cell in the workbook and prefixed with a single quote in the CSV.
 """
@@ -31,6 +33,7 @@ from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
+from app.core.i18n import in_chinese
 from app.core.timeutil import today_local
 from app.enterprises.models import Enterprise
 from app.parks.models import Chain, ChainLink, Park
@@ -232,10 +235,12 @@ def amount_2(amount: Decimal) -> str:
 
 
 class _Labels(dict):
-    """Translated labels of enum members, each looked up once per export."""
+    """The Chinese labels of enum members (stages, sources), each looked up once per export: a
+    ledger is written in Chinese whatever the language of the page, so that it imports again."""
 
     def __missing__(self, member: Any) -> str:
-        label = self[member] = str(member.label)
+        with in_chinese():
+            label = self[member] = str(member.label)
         return label
 
 

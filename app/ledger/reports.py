@@ -28,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.models import Role, User
+from app.core.i18n import in_chinese
 from app.core.timeutil import today_local
 from app.parks.models import Park
 from app.pipeline.flags import Thresholds, load_thresholds
@@ -371,9 +372,10 @@ def _append(sheet: Any, values: list[Any], amount_columns: tuple[int, ...]) -> N
 def report_workbook(
     session: Session, user: User, period: Period, park_code: str | None = None
 ) -> bytes:
-    """Build the report and return it as one .xlsx workbook, one sheet per table."""
-    report = build_report(session, user, period, park_code)
-    return write_report(report)
+    """Build the report and return it as one .xlsx workbook, one sheet per table: a Chinese
+    document whatever the language of the page (the stages and tiers too)."""
+    with in_chinese():
+        return write_report(build_report(session, user, period, park_code))
 
 
 def write_report(report: Report) -> bytes:

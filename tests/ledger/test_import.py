@@ -274,16 +274,21 @@ def test_report_workbook_has_error_column(session: Any, world: Any) -> None:
     assert values[2][-2] == "错误" and "无法识别的金额" in values[2][-1]
 
 
+@pytest.mark.parametrize("locale", ["zh_Hans_CN", "en"])
 @pytest.mark.parametrize("fmt", ["xlsx", "csv"])
 def test_round_trip_through_the_export(
-    session: Any, world: Any, messy_xlsx: bytes, fmt: str
+    session: Any, world: Any, messy_xlsx: bytes, fmt: str, locale: str
 ) -> None:
+    """Whatever the language of the page, an export is a Chinese ledger that imports again."""
+    from flask_babel import force_locale
+
     from app.ledger.exporter import export_ledger
     from app.pipeline.queries import ListFilters
 
     apply_import(session, world.manager, plan_import(session, world.manager, read(messy_xlsx)))
     before = counts(session)
-    data = export_ledger(session, world.manager, "projects", ListFilters(), fmt)
+    with force_locale(locale):
+        data = export_ledger(session, world.manager, "projects", ListFilters(), fmt)
     again = plan_import(session, world.manager, read(data, f"导出.{fmt}"))
     assert set(outcomes(again).values()) == {"skip"}, [r.message for r in again.rows]
     apply_import(session, world.manager, again)

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from flask_babel import force_locale
 from openpyxl import load_workbook
 
 from app.ledger.reports import TARGETS_NOTE, Period, build_report, report_workbook
@@ -175,8 +176,11 @@ def test_targets_table_is_empty_with_note(session: Any, data: Any) -> None:
     assert report.targets_note == TARGETS_NOTE
 
 
-def test_workbook_reads_back(session: Any, data: Any) -> None:
-    content = report_workbook(session, data.admin, Q1)
+@pytest.mark.parametrize("locale", ["zh_Hans_CN", "en"])
+def test_workbook_reads_back(session: Any, data: Any, locale: str) -> None:
+    """The same Chinese workbook whatever the language of the page."""
+    with force_locale(locale):
+        content = report_workbook(session, data.admin, Q1)
     report = build_report(session, data.admin, Q1)
     book = load_workbook(io.BytesIO(content))
     assert book.sheetnames == [
