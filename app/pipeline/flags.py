@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
 from app.core.exceptions import UserError
+from app.core.i18n import gettext as _
 from app.core.i18n import lazy_gettext as _l
 from app.core.settings import get_settings, put_setting
 from app.extensions import db
@@ -50,7 +51,7 @@ class Thresholds:
 
     def label(self, tier: str) -> str:
         """Return the badge text of *tier* with the current line, e.g. "50亿元+"."""
-        return f"{self.floor(tier).normalize():f}亿元+"
+        return _("%(amount)s亿元+", amount=f"{self.floor(tier).normalize():f}")
 
     def where(self, column: ColumnElement, tier: str) -> ColumnElement[bool]:
         """Return the SQL condition "at or above *tier*" on an amount column."""

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import event, select
 from sqlalchemy.dialects import sqlite
 from werkzeug.exceptions import Forbidden
@@ -1118,11 +1119,14 @@ def test_filters_most_records_pass_are_told_to_sqlite(
     assert condition in plain and "likelihood" not in plain
 
 
-def test_threshold_labels_and_floors() -> None:
+def test_threshold_labels_and_floors(app: Any) -> None:
     t = Thresholds()
     assert (t.label("major"), t.label("big"), t.label("yi")) == ("5亿元+", "50亿元+", "1亿元+")
     assert Thresholds(Decimal("7.50"), Decimal("100")).label("major") == "7.5亿元+"
     assert Thresholds(Decimal("7.50"), Decimal("100")).label("big") == "100亿元+"
+    with force_locale("en"):
+        assert t.label("major") == "≥ 5 × 100M CNY"
+        assert Thresholds(Decimal("7.50"), Decimal("100")).label("major") == "≥ 7.5 × 100M CNY"
     assert t.floor("yi") == Decimal("1")
 
 
