@@ -13,7 +13,7 @@ import io
 import re
 import unicodedata
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -460,6 +460,11 @@ def _parse_value(key: str, raw: Any, unit: str) -> Any:
 # --- planning ---------------------------------------------------------------------------------
 
 
+def _joined(parts: Iterable[str]) -> str:
+    """Sentences of one row, joined as the language joins them ("；" in Chinese)."""
+    return pgettext("between the messages of an imported row", "；").join(parts)
+
+
 @dataclass
 class PlannedRow:
     """What the import will do with one row, and why."""
@@ -476,7 +481,7 @@ class PlannedRow:
 
     @property
     def message(self) -> str:
-        return pgettext("between the messages of an imported row", "；").join(self.messages)
+        return _joined(self.messages)
 
 
 @dataclass
@@ -882,8 +887,7 @@ def _needs_proposal(user: User, move: Move) -> bool:
 
 def _owners_in_parks(others: list[tuple[str, str]]) -> str:
     """Who courts the enterprise, and where: "张三（集成电路产业园）；李四（新型显示产业园）"."""
-    separator = pgettext("between the messages of an imported row", "；")
-    return separator.join(_("%(owner)s（%(park)s）", owner=o, park=p) for o, p in others)
+    return _joined(_("%(owner)s（%(park)s）", owner=o, park=p) for o, p in others)
 
 
 def _check_no_rival(others: list[tuple[str, str]]) -> None:
