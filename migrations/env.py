@@ -1,4 +1,5 @@
 import logging
+from contextlib import contextmanager
 from logging.config import fileConfig
 
 from alembic import context
@@ -88,10 +89,49 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
+        context.configure(
+            connection=connection,
+            target_metadata=get_metadata(),
+            on_version_apply=check_sqlite_foreign_keys,
+            **conf_args,
+        )
 
-        with context.begin_transaction():
+        with sqlite_foreign_keys_deferred(connection), context.begin_transaction():
             context.run_migrations()
+
+
+@contextmanager
+def sqlite_foreign_keys_deferred(connection):
+    """On SQLite, no foreign key enforcement while the migrations run.
+
+    A batch operation on SQLite (dropping a column, changing a constraint) copies the table into
+    a new one and drops the old one; with enforcement on, dropping a table that other rows still
+    reference (a project's stage history and contacts) fails, so a populated database could not
+    be migrated. The pragma is ignored inside a transaction: it is set before the migrations'
+    transactions begin (on SQLite, Alembic runs each migration in one of its own), and set back
+    afterwards, the connection returning to the application's pool.
+    :func:`check_sqlite_foreign_keys` checks every reference before each migration commits.
+    """
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        if sqlite:
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
+
+
+def check_sqlite_foreign_keys(ctx, step, **_kw):
+    """Refuse to commit a migration that left a reference to a missing row (SQLite): called by
+    Alembic inside the migration's transaction, which the error then rolls back."""
+    connection = ctx.connection
+    if connection.dialect.name != "sqlite":
+        return
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        listed = ", ".join(f"{table} row {rowid} -> {parent}" for table, rowid, parent, _ in broken)
+        raise RuntimeError(f"{step}: {len(broken)} references to missing rows: {listed[:1000]}")
 
 
 if context.is_offline_mode():

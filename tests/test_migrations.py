@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from flask import Flask
+from flask import Flask, current_app
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, func, inspect, select, table, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.pool import NullPool
 
@@ -112,3 +112,50 @@ def test_downgrade_to_base_and_upgrade_again(app: Flask, tmp_path: Path) -> None
         with db.engine.connect() as connection:
             differences = schema_differences(connection)
         assert list(map(describe, differences)) == []
+
+
+#: The tables a downgrade and upgrade must keep the rows of (the rest are rebuilt or reference).
+KEPT = ("enterprise", "lead", "project", "stage_change", "contact_log", "audit_log", "name_gram")
+#: The revision before the one that added ``opened_on`` and ``furthest_stage``: going down to it
+#: drops two columns of ``lead`` and ``project``, which SQLite does by copying each table into a
+#: new one and dropping the old one, while the stage history and contacts still reference it.
+BEFORE_OPENED_ON = "b5d1f0c2a8e4"
+
+
+def _row_counts() -> dict[str, int]:
+    with db.engine.connect() as connection:
+        return {
+            t: connection.execute(select(func.count()).select_from(table(t))).scalar() for t in KEPT
+        }
+
+
+def test_a_populated_database_goes_down_and_up_again(app: Flask, tmp_path: Path) -> None:
+    """An office's database, full of records, is migrated down past a migration that rebuilds
+    the records' tables and up again without losing a row, and then down to nothing."""
+    from app.demo.loader import load_demo
+
+    with migrated_scratch(app, tmp_path):
+        with current_app.test_request_context():  # the scratch database's application
+            result = load_demo(db.session)
+            db.session.commit()
+            db.session.remove()
+        assert result is not None and result.projects > 0
+        before = _row_counts()
+        assert all(before.values()), before
+
+        downgrade(directory=MIGRATIONS, revision=BEFORE_OPENED_ON)
+        assert _row_counts() == before
+        upgrade(directory=MIGRATIONS)
+        assert _row_counts() == before
+        with db.engine.connect() as connection:
+            assert list(map(describe, schema_differences(connection))) == []
+            # The stored columns the upgrade added were filled again from the history.
+            empty = "SELECT count(*) FROM project WHERE opened_on IS NULL OR furthest_stage IS NULL"
+            assert connection.execute(text(empty)).scalar() == 0
+            if connection.dialect.name == "sqlite":
+                # Enforcement is back on for the application's connections.
+                assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+        downgrade(directory=MIGRATIONS, revision="base")
+        left = set(inspect(db.engine).get_table_names()) - {"alembic_version"}
+        assert left == set()
