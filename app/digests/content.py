@@ -33,7 +33,7 @@ section's order, SECTION_LIMIT + 1 kept for each (``row_number() OVER (PARTITION
 ...)``). Each officer's digest takes his rows (once: a second digest of him reads them again) and
 assembles the same sections from them as a digest built alone, which reads the same rows with
 one statement per section and model. A batch of 1,000 recipients thus runs a few hundred
-statements, not six per officer.
+statements, not eight per officer.
 
 A batch is therefore a snapshot: a change to the records committed while it runs shows in the
 digests of scopes (and officers) not yet read, not in those already read. Without a
@@ -375,10 +375,13 @@ def _in_week(week: IsoWeek) -> ColumnElement[bool]:
 
 
 # The reads of an officer's digest, in the order they run: each is one statement over one model.
-FOLLOW_UPS = "follow_ups"
+# Follow-ups overdue and due in the week are read apart, each up to its own limit: read together,
+# the due ones came after every overdue one and a busy officer's were left out unannounced.
 OFFICER_READS: tuple[tuple[str, type[Lead] | type[Project]], ...] = (
-    (FOLLOW_UPS, Lead),
-    (FOLLOW_UPS, Project),
+    (OVERDUE, Lead),
+    (OVERDUE, Project),
+    (DUE, Lead),
+    (DUE, Project),
     (STALE, Lead),
     (STALE, Project),
     (CHANGES, Lead),
@@ -417,8 +420,8 @@ def _officer_read(
     read: str, model: type[Lead] | type[Project], week: IsoWeek, today: dt.date
 ) -> _Read:
     """Read *read* (follow-ups, stale records or stage changes) of an officer's digest over
-    *model*: follow-ups due by the end of the week the digest is read, records with no contact
-    for STALE_DAYS days (from *today*), stage changes in *week*."""
+    *model*: follow-ups due before the week the digest is read (overdue) or in it (due), records
+    with no contact for STALE_DAYS days (from *today*), stage changes in *week*."""
     if read == CHANGES:
         fk = StageChange.lead_id if model is Lead else StageChange.project_id
         changes = (
@@ -434,12 +437,14 @@ def _officer_read(
             (_in_week(week),),
             (StageChange.effective_on, StageChange.id),
         )
-    if read == FOLLOW_UPS:
-        where: tuple[Any, ...] = (
-            model.stage.in_(ACTIVE | {Stage.ON_HOLD}),
-            model.next_step_due.is_not(None),
-            model.next_step_due <= week.next().sunday,
+    if read in (OVERDUE, DUE):
+        reading = week.next()
+        when = (
+            model.next_step_due < reading.monday
+            if read == OVERDUE
+            else model.next_step_due.between(reading.monday, reading.sunday)
         )
+        where: tuple[Any, ...] = (model.stage.in_(ACTIVE | {Stage.ON_HOLD}), when)
         order: tuple[Any, ...] = (model.next_step_due, model.id)
     else:
         where = (stale_condition(model, today),)
@@ -510,27 +515,20 @@ def _officers_rows(
 
 
 def _follow_ups(
-    rows: OfficerRows, week: IsoWeek, base_url: str, labels: dict[Stage, str]
+    rows: OfficerRows, base_url: str, labels: dict[Stage, str]
 ) -> tuple[Section, Section]:
-    """Follow-ups due in the week the digest is read, and those due before it."""
-    reading = week.next()
+    """Follow-ups due before the week the digest is read, and those due in it."""
     overdue, due = Section(OVERDUE, SECTION_TITLES[OVERDUE]), Section(DUE, SECTION_TITLES[DUE])
-    for model in (Lead, Project):
-        records, cut = _limited(rows[FOLLOW_UPS, model])
-        for record in records:
-            late = record.next_step_due < reading.monday
-            target = overdue if late else due
-            target.entries.append(
-                _entry(
-                    base_url,
-                    record,
-                    labels,
-                    date=record.next_step_due,
-                    note=record.next_step or "",
-                )
-            )
-            target.truncated |= cut
     for section in (overdue, due):
+        for model in (Lead, Project):
+            records, cut = _limited(rows[section.key, model])
+            section.entries.extend(
+                _entry(
+                    base_url, record, labels, date=record.next_step_due, note=record.next_step or ""
+                )
+                for record in records
+            )
+            section.truncated |= cut
         section.entries.sort(key=lambda e: (e.date, e.kind, e.record_id))
     return overdue, due
 
@@ -890,7 +888,7 @@ def _officer(session: Session, digest: Digest, shared: SharedFigures | None) -> 
     else:
         rows = shared._officer(session, user.id, week, today)
     labels = _stage_labels()
-    overdue, due = _follow_ups(rows, week, base, labels)
+    overdue, due = _follow_ups(rows, base, labels)
     digest.sections = [
         overdue,
         due,

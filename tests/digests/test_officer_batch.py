@@ -208,8 +208,30 @@ def test_every_section_cut_at_its_limit_in_the_batch_as_alone(
     for user in users:
         assert built[user.username] == build_digest(session, user, week, BASE), user.username
     cut = {s.key for s in built["officer2"].sections if s.truncated}
-    assert cut >= {OVERDUE, STALE, CHANGES}
+    assert cut == {OVERDUE, DUE, STALE, CHANGES}
+    assert len(built["officer2"].section(DUE).entries) == 2  # its own leads, not starved
     assert len(built["officer2"].section(STALE).entries) == 2 * 2  # leads and projects
+
+
+def test_follow_ups_due_in_the_week_are_listed_however_many_are_overdue(
+    session: Any, world: Any, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr(content, "SECTION_LIMIT", 2)
+    week = this_week()
+    officer = UserFactory(role=Role.OFFICER)
+    for i in range(4):
+        LeadFactory(owner=officer, park=world.park_a, next_step_due=week.monday - dt.timedelta(i))
+    due = LeadFactory(
+        owner=officer, park=world.park_a, next_step_due=week.next().monday + dt.timedelta(1)
+    )
+    session.flush()
+
+    alone = build_digest(session, officer, week, BASE)
+    assert batch_digests(session, [officer], week)[officer.username] == alone
+    overdue = alone.section(OVERDUE)
+    assert len(overdue.entries) == 2 and overdue.truncated
+    assert [e.record_id for e in alone.section(DUE).entries] == [due.id]
+    assert not alone.section(DUE).truncated
 
 
 def test_the_officers_of_a_batch_cost_the_same_statements_however_many(
