@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import string
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Literal
@@ -19,6 +20,7 @@ from sqlalchemy import (
     Select,
     and_,
     func,
+    literal,
     literal_column,
     or_,
     select,
@@ -35,7 +37,7 @@ from app.core.sqlite import Likely
 from app.core.timeutil import today_local, week_bounds
 from app.enterprises.credit_code import normalize_credit_code
 from app.enterprises.models import Enterprise
-from app.parks.models import ChainLink
+from app.parks.models import Chain, ChainLink, Park
 from app.pipeline import lifecycle, visibility
 from app.pipeline.flags import TIERS, Thresholds
 from app.pipeline.lifecycle import (
@@ -49,6 +51,7 @@ from app.pipeline.models import (
     FIELD_LABELS,
     ContactLog,
     Lead,
+    LeadSource,
     Project,
     StageChange,
     StageProposal,
@@ -763,27 +766,102 @@ def timeline(
     return Timeline(entries, more)
 
 
-def audit_history(session: Session, record: Any, limit: int = 100) -> list[Any]:
-    """Return the audit rows of one record with the actor's name (``actor_name``), newest
-    first, as plain rows."""
-    return list(
-        session.execute(
-            select(
-                AuditLog.at,
-                AuditLog.source,
-                AuditLog.action,
-                AuditLog.field,
-                AuditLog.old_value,
-                AuditLog.new_value,
-                User.full_name.label("actor_name"),
-            )
-            .outerjoin(User, AuditLog.actor_id == User.id)
-            .where(AuditLog.entity == record.__tablename__, AuditLog.entity_id == record.id)
-            .order_by(AuditLog.at.desc(), AuditLog.id.desc())
-            .limit(limit)
-            .execution_options(**SAME_PLAN)
+@dataclass(frozen=True)
+class HistoryLine:
+    """One change in a record's history, its values as people read them (names and labels, not
+    the ids and codes the audit log stores)."""
+
+    at: dt.datetime
+    source: str
+    action: str
+    field: str | None
+    old_value: str | None
+    new_value: str | None
+    actor_name: str | None
+
+
+#: Audited fields that store a code: shown as the code's label.
+_CODED_FIELDS: dict[str, type[Stage] | type[LeadSource]] = {
+    "stage": Stage,
+    "held_from": Stage,
+    "furthest_stage": Stage,
+    "source": LeadSource,
+}
+#: Audited fields that store the id of another row: shown as that row's name.
+_NAMED_FIELDS: dict[str, tuple[Any, Any]] = {
+    "park_id": (Park.id, Park.name),
+    "owner_id": (User.id, User.full_name),
+    "enterprise_id": (Enterprise.id, Enterprise.name),
+    "chain_link_id": (ChainLink.id, Chain.name + " · " + ChainLink.name),
+}
+
+
+def audit_history(session: Session, record: Any, limit: int = 100) -> list[HistoryLine]:
+    """Return the audit rows of one record with the actor's name, newest first: one statement,
+    and one more for the names of the parks, owners, enterprises and chain links its changes
+    name (none when there are none)."""
+    rows = session.execute(
+        select(
+            AuditLog.at,
+            AuditLog.source,
+            AuditLog.action,
+            AuditLog.field,
+            AuditLog.old_value,
+            AuditLog.new_value,
+            User.full_name.label("actor_name"),
         )
-    )
+        .outerjoin(User, AuditLog.actor_id == User.id)
+        .where(AuditLog.entity == record.__tablename__, AuditLog.entity_id == record.id)
+        .order_by(AuditLog.at.desc(), AuditLog.id.desc())
+        .limit(limit)
+        .execution_options(**SAME_PLAN)
+    ).all()
+    names = _names_in(session, rows)
+
+    def shown(audited: str | None, value: str | None) -> str | None:
+        if value is None or audited is None:
+            return value
+        if audited in _CODED_FIELDS:
+            try:
+                return _CODED_FIELDS[audited](value).label
+            except ValueError:  # a code no longer in use
+                return value
+        return names.get((audited, value), value)
+
+    return [
+        HistoryLine(
+            row.at,
+            row.source,
+            row.action,
+            row.field,
+            shown(row.field, row.old_value),
+            shown(row.field, row.new_value),
+            row.actor_name,
+        )
+        for row in rows
+    ]
+
+
+def _names_in(session: Session, rows: Sequence[Any]) -> dict[tuple[str, str], str]:
+    """(field, stored id) -> name, for the ids the rows' changes of :data:`_NAMED_FIELDS` hold;
+    an id whose row is gone keeps no name."""
+    wanted: dict[str, set[int]] = {}
+    for row in rows:
+        if row.field in _NAMED_FIELDS:
+            for value in (row.old_value, row.new_value):
+                if value is not None and value.isdigit():
+                    wanted.setdefault(row.field, set()).add(int(value))
+    if not wanted:
+        return {}
+    parts = []
+    for audited, ids in wanted.items():
+        key, name = _NAMED_FIELDS[audited]
+        stmt = select(literal(audited), key, name).where(key.in_(sorted(ids)))
+        if audited == "chain_link_id":
+            stmt = stmt.join(Chain, ChainLink.chain_id == Chain.id)
+        parts.append(stmt)
+    found = session.execute(union_all(*parts) if len(parts) > 1 else parts[0])
+    return {(audited, str(key)): name for audited, key, name in found}
 
 
 def proposals_for(session: Session, user: User, pending_only: bool = True) -> list[StageProposal]:

@@ -24,6 +24,7 @@ from app.pipeline.lifecycle import Stage
 from app.pipeline.models import (
     ContactLog,
     Lead,
+    LeadSource,
     Project,
     ProposalStatus,
     StageChange,
@@ -709,6 +710,29 @@ def test_edit_lead_saves_and_is_audited(
     page = text(client.get(f"/leads/{lead.id}"))
     history = page[page.index("修改历史") :]
     assert "甲园区张专员线索" in history and "改名后的线索" in history and "张专员" in history
+
+
+def test_history_names_parks_owners_links_and_stages(
+    login_as: Any, world: Any, session: Any, scene: SimpleNamespace
+) -> None:
+    """The change history shows what the audit log's ids and codes stand for."""
+    lead = scene.lead_a
+    stage, source = lead.stage, lead.source
+    assert (stage, source) != (Stage.NEGOTIATING, LeadSource.EXHIBITION)
+    lead.park, lead.owner = world.park_b, world.other_officer
+    lead.chain_link, lead.stage, lead.source = None, Stage.NEGOTIATING, LeadSource.EXHIBITION
+    session.commit()
+
+    page = text(login_as(world.admin).get(f"/leads/{lead.id}"))
+
+    history = page[page.index("修改历史") :]
+    cells = re.findall(r'<td class="text-break">([^<]*)</td>', history)
+    changes = list(zip(cells[::2], cells[1::2], strict=True))
+    assert ("集成电路产业园", "新型显示产业园") in changes
+    assert ("张专员", "李专员") in changes
+    assert ("芯 · 芯片设计", "") in changes
+    assert (stage.label, "洽谈") in changes
+    assert (source.label, "展会推介") in changes
 
 
 def test_two_people_editing_the_same_lead(
