@@ -21,6 +21,9 @@ from app.extensions import db
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+#: Where the tests save the screenshots the README links (a newcomer sees the product before
+#: installing it).
+SHOTS = os.path.join(ROOT, "docs", "screenshots")
 
 
 @pytest.fixture(scope="session")
@@ -80,6 +83,27 @@ def phone(browser: Any, live_server: str) -> Iterator[Any]:
     page = context.new_page()
     yield page
     context.close()
+
+
+@pytest.fixture
+def desktop(browser: Any, live_server: str) -> Iterator[Any]:
+    """A page in a desktop window, in Chinese; ``page.errors`` collects its script errors."""
+    context = browser.new_context(
+        viewport={"width": 1400, "height": 900}, locale="zh-CN", base_url=live_server
+    )
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.errors = errors
+    yield page
+    context.close()
+
+
+def shoot(page: Any, name: str) -> None:
+    """Save the whole page as docs/screenshots/*name*."""
+    os.makedirs(SHOTS, exist_ok=True)
+    page.screenshot(path=os.path.join(SHOTS, name), full_page=True)
 
 
 def log_in(page: Any, username: str, password: str = "Demo@2026") -> None:  # noqa: S107

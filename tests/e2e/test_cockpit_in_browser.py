@@ -8,34 +8,11 @@ README), so a newcomer can see the product before installing it.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from typing import Any
 
-import pytest
+from tests.e2e.conftest import log_in, shoot
 
-from tests.e2e.conftest import ROOT, log_in
-
-SHOTS = os.path.join(ROOT, "docs", "screenshots")
 YEAR = dt.date.today().year
-
-
-def shoot(page: Any, name: str) -> None:
-    os.makedirs(SHOTS, exist_ok=True)
-    page.screenshot(path=os.path.join(SHOTS, name), full_page=True)
-
-
-@pytest.fixture
-def desktop(browser: Any, live_server: str) -> Any:
-    context = browser.new_context(
-        viewport={"width": 1400, "height": 900}, locale="zh-CN", base_url=live_server
-    )
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.errors = errors
-    yield page
-    context.close()
 
 
 def switch_user(page: Any, username: str) -> None:

@@ -1,17 +1,20 @@
-"""An officer, on a phone, right after a visit: log in, open a lead, log the contact."""
+"""An officer, on a phone, right after a visit: log in, open a lead, log the contact; a manager
+at his desk reading his board, the list and a record (their screenshots are the README's)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from tests.e2e.conftest import log_in
+from app.core.timeutil import today_local
+from tests.e2e.conftest import log_in, shoot
 
 
 def test_officer_logs_a_contact_from_a_phone(phone: Any) -> None:
     log_in(phone, "officer")
     assert phone.url.endswith("/my")
     assert phone.locator("h1").first.inner_text().startswith("我的工作")
+    shoot(phone, "my-work-phone.png")
 
     phone.goto("/leads")
     phone.locator("table tbody tr a").first.click()
@@ -53,7 +56,9 @@ def test_signing_proposed_by_an_officer_is_confirmed_by_a_manager(
     browser: Any, live_server: str
 ) -> None:
     today = dt.date.today().isoformat()
-    officer = browser.new_context(base_url=live_server, viewport={"width": 1280, "height": 900})
+    officer = browser.new_context(
+        base_url=live_server, viewport={"width": 1280, "height": 900}, locale="zh-CN"
+    )
     page = officer.new_page()
     log_in(page, "officer")
     page.goto("/leads?stage=contacted")
@@ -74,7 +79,9 @@ def test_signing_proposed_by_an_officer_is_confirmed_by_a_manager(
     assert page.locator(".badge.stage").first.inner_text() == "接洽"
     officer.close()
 
-    admin = browser.new_context(base_url=live_server, viewport={"width": 1280, "height": 900})
+    admin = browser.new_context(
+        base_url=live_server, viewport={"width": 1280, "height": 900}, locale="zh-CN"
+    )
     page = admin.new_page()
     log_in(page, "admin")
     page.goto(lead_url)
@@ -84,3 +91,25 @@ def test_signing_proposed_by_an_officer_is_confirmed_by_a_manager(
     timeline = page.locator(".timeline").inner_text()
     assert "张伟 记录" in timeline and "系统管理员 确认" in timeline
     admin.close()
+
+
+def test_a_manager_reads_his_board_the_list_and_a_record(desktop: Any) -> None:
+    log_in(desktop, "manager")
+    desktop.goto("/board")
+    assert desktop.locator("h1").first.inner_text().startswith("园区看板")
+    shoot(desktop, "board.png")
+
+    desktop.goto("/leads")
+    rows = desktop.locator("table tbody tr")
+    assert rows.count() > 1
+    shoot(desktop, "leads.png")
+
+    # A record with a long history: one in full production.
+    desktop.goto("/leads?stage=full_production")
+    desktop.locator("table tbody tr a").first.click()
+    desktop.wait_for_load_state()
+    assert desktop.locator(".timeline").count() == 1
+    # The contact form starts on today in Asia/Shanghai (the machine's clock may be on UTC).
+    assert desktop.input_value("input[name=contact-contact_on]") == today_local().isoformat()
+    assert not desktop.errors, desktop.errors
+    shoot(desktop, "lead-detail.png")
