@@ -119,7 +119,12 @@ def sqlite_foreign_keys_deferred(connection):
         yield
     finally:
         if sqlite:
-            connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
+            driver = connection.connection.driver_connection
+            driver.execute("PRAGMA foreign_keys=ON")
+            if driver.execute("PRAGMA foreign_keys").fetchone() != (1,):
+                # Still inside a transaction somehow: never hand the pool a connection that
+                # does not enforce foreign keys.
+                connection.invalidate()
 
 
 def check_sqlite_foreign_keys(ctx, step, **_kw):
