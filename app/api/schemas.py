@@ -184,6 +184,26 @@ class EnterprisePersonSchema(ma.Schema):
     title = F.String(required=True, allow_none=True)
     phone = F.String(required=True, allow_none=True)
     email = F.String(required=True, allow_none=True)
+    note = F.String(required=True, allow_none=True)
+    version = F.Integer(required=True)
+
+
+#: A contact person's optional fields (lengths are the service's to check, as on the form).
+PERSON_DETAILS = ("title", "phone", "email", "note")
+PersonCreateSchema = RequestSchema.from_dict(
+    {
+        "name": Text(required=True),
+        **{name: Text(allow_none=True, load_default=None) for name in PERSON_DETAILS},
+    },
+    name="EnterprisePersonCreate",
+)
+PersonUpdateSchema = RequestSchema.from_dict(
+    {
+        **{name: Text(allow_none=True) for name in ("name", *PERSON_DETAILS)},
+        "version": Int(required=True, metadata={"description": "读取时的版本号"}),
+    },
+    name="EnterprisePersonUpdate",
+)
 
 
 class EnterpriseSchema(ma.Schema):

@@ -37,7 +37,7 @@ from app.core.paging import (
 )
 from app.core.timeutil import today_local
 from app.enterprises import services as enterprise_services
-from app.enterprises.models import TAGS, Enterprise
+from app.enterprises.models import TAGS, Enterprise, EnterpriseContact
 from app.enterprises.services import EnterpriseFilters
 from app.extensions import db
 from app.parks.models import Chain, ChainLink, Park
@@ -288,6 +288,53 @@ class EnterpriseItem(MethodView):
             return enterprise_services.update_enterprise(db.session, user(), enterprise, **values)
 
         return run(action)
+
+
+@enterprises_bp.route(f"/<{ID}:enterprise_id>/people", endpoint="person_list")
+class EnterprisePeople(MethodView):
+    @roles(*EDITOR_ROLES)
+    @enterprises_bp.arguments(s.PersonCreateSchema)
+    @enterprises_bp.response(201, s.EnterprisePersonSchema)
+    def post(self, args: dict[str, Any], enterprise_id: int) -> Any:
+        """添加企业联系人"""
+        enterprise = _enterprise(enterprise_id)
+        return run(
+            lambda: enterprise_services.add_contact_person(db.session, user(), enterprise, **args)
+        )
+
+
+def _person(enterprise_id: int, person_id: int) -> EnterpriseContact:
+    person = db.session.get(EnterpriseContact, person_id)
+    if person is None or person.enterprise_id != enterprise_id:
+        api_abort(404)
+    return person
+
+
+@enterprises_bp.route(f"/<{ID}:enterprise_id>/people/<{ID}:person_id>", endpoint="person_item")
+class EnterprisePerson(MethodView):
+    @roles(*EDITOR_ROLES)
+    @enterprises_bp.arguments(s.PersonUpdateSchema)
+    @enterprises_bp.response(200, s.EnterprisePersonSchema)
+    def patch(self, args: dict[str, Any], enterprise_id: int, person_id: int) -> Any:
+        """修改联系人：只改给出的字段；version 须为读取时的版本号"""
+        person = _person(enterprise_id, person_id)
+        version = args.pop("version")
+        kept = {name: getattr(person, name) for name in ("name", *s.PERSON_DETAILS)}
+
+        def action() -> EnterpriseContact:
+            check_version(person, version)
+            return enterprise_services.update_contact_person(
+                db.session, user(), person, **{**kept, **args}
+            )
+
+        return run(action)
+
+    @roles(*EDITOR_ROLES)
+    @enterprises_bp.response(204)
+    def delete(self, enterprise_id: int, person_id: int) -> None:
+        """删除联系人"""
+        person = _person(enterprise_id, person_id)
+        run(lambda: enterprise_services.delete_contact_person(db.session, user(), person))
 
 
 # --- leads and projects: lists, details, edits --------------------------------------------------

@@ -138,6 +138,8 @@ ACCESS.update(
         "api_tokens.token_revoke": {"POST": rule(**{c: HIDDEN for c in CASES[2:]})},
         "api_enterprises.enterprise_list": {"GET": API_ANY, "POST": API_CREATORS},
         "api_enterprises.enterprise_item": {"GET": API_ANY, "PATCH": API_CREATORS},
+        "api_enterprises.person_list": {"POST": API_CREATORS},
+        "api_enterprises.person_item": {"PATCH": API_CREATORS, "DELETE": API_CREATORS},
         "api_leads.lead_list": {"GET": API_ANY, "POST": API_CREATORS},
         "api_leads.lead_item": {"GET": API_RECORD_VIEW, "PATCH": API_RECORD_EDIT},
         "api_leads.lead_projects": {"POST": API_RECORD_EDIT},

@@ -41,6 +41,9 @@ class ApiClient:
     def put(self, url: str, json: Any = None, **kwargs: Any) -> Any:
         return self.open("PUT", url, json=json, **kwargs)
 
+    def delete(self, url: str, **kwargs: Any) -> Any:
+        return self.open("DELETE", url, **kwargs)
+
 
 def make_token(session: Any, user: User, name: str = "测试令牌", days: int | None = None) -> str:
     _row, text = tokens.create_token(session, user, name=name, days=days)

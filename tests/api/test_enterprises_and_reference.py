@@ -113,6 +113,50 @@ def test_edit_an_enterprise_with_its_version(session: Any, world: Any, api_as: A
     assert api_as(world.leader).patch(url, json={"version": 2}).status_code == 403
 
 
+def test_contact_people_are_added_edited_and_removed_like_on_the_page(
+    session: Any, world: Any, api_as: Any
+) -> None:
+    enterprise = EnterpriseFactory(name="青岛芯源科技有限公司")
+    api = api_as(world.officer)
+    people = f"/api/v1/enterprises/{enterprise.id}/people"
+
+    added = api.post(people, json={"name": " 王经理 ", "title": "投资总监", "phone": "0532-1"})
+    assert added.status_code == 201, added.get_json()
+    person = added.get_json()
+    assert (person["name"], person["title"], person["email"], person["version"]) == (
+        "王经理",
+        "投资总监",
+        None,
+        1,
+    )
+    detail = api.get(f"/api/v1/enterprises/{enterprise.id}").get_json()
+    assert [p["id"] for p in detail["people"]] == [person["id"]]
+
+    # Refusals name their field and save nothing.
+    assert error(api.post(people, json={"name": " "}))["fields"]["name"] == ["请填写联系人姓名。"]
+    assert "email" in error(api.post(people, json={"name": "李", "email": "x" * 121}))["fields"]
+    assert error(api.post(people, json={"name": "李", "mobile": "1"}))["fields"]["mobile"]
+    assert api.post("/api/v1/enterprises/999999/people", json={"name": "李"}).status_code == 404
+    assert len(api.get(f"/api/v1/enterprises/{enterprise.id}").get_json()["people"]) == 1
+
+    url = f"{people}/{person['id']}"
+    changed = api.patch(url, json={"email": "wang@example.com", "version": 1})
+    assert changed.status_code == 200, changed.get_json()
+    body = changed.get_json()
+    assert (body["title"], body["email"], body["version"]) == ("投资总监", "wang@example.com", 2)
+    assert api.patch(url, json={"title": "总经理", "version": 1}).status_code == 409
+    assert api_as(world.leader).patch(url, json={"version": 2}).status_code == 403
+    other = EnterpriseFactory(name="别的企业")
+    elsewhere = f"/api/v1/enterprises/{other.id}/people/{person['id']}"
+    assert api.patch(elsewhere, json={"version": 2}).status_code == 404
+
+    assert api_as(world.leader).delete(url).status_code == 403
+    assert api.delete(elsewhere).status_code == 404
+    assert api.delete(url).status_code == 204
+    assert api.get(f"/api/v1/enterprises/{enterprise.id}").get_json()["people"] == []
+    assert api.delete(url).status_code == 404
+
+
 def test_parks_and_chains(session: Any, world: Any, api_as: Any) -> None:
     ParkFactory(code="OLD", name="旧园区", active=False)
     api = api_as(world.officer)
