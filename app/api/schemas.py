@@ -26,6 +26,7 @@ from app.api.fields import (
 from app.core.i18n import lazy_gettext as _l
 from app.core.timeutil import today_local
 from app.enterprises.models import TAGS, Ownership
+from app.enterprises.services import PERSON_LIMITS
 from app.extensions import db
 from app.pipeline import queries
 from app.pipeline.flags import TIERS, Thresholds, load_thresholds
@@ -188,18 +189,17 @@ class EnterprisePersonSchema(ma.Schema):
     version = F.Integer(required=True)
 
 
-#: A contact person's optional fields (lengths are the service's to check, as on the form).
-PERSON_DETAILS = ("title", "phone", "email", "note")
+# A contact person's fields are the service's (which checks their lengths, as for the form).
 PersonCreateSchema = RequestSchema.from_dict(
     {
-        "name": Text(required=True),
-        **{name: Text(allow_none=True, load_default=None) for name in PERSON_DETAILS},
+        name: Text(required=True) if name == "name" else Text(allow_none=True, load_default=None)
+        for name in PERSON_LIMITS
     },
     name="EnterprisePersonCreate",
 )
 PersonUpdateSchema = RequestSchema.from_dict(
     {
-        **{name: Text(allow_none=True) for name in ("name", *PERSON_DETAILS)},
+        **{name: Text(allow_none=True) for name in PERSON_LIMITS},
         "version": Int(required=True, metadata={"description": "读取时的版本号"}),
     },
     name="EnterprisePersonUpdate",

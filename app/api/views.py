@@ -38,7 +38,7 @@ from app.core.paging import (
 from app.core.timeutil import today_local
 from app.enterprises import services as enterprise_services
 from app.enterprises.models import TAGS, Enterprise, EnterpriseContact
-from app.enterprises.services import EnterpriseFilters
+from app.enterprises.services import PERSON_LIMITS, EnterpriseFilters
 from app.extensions import db
 from app.parks.models import Chain, ChainLink, Park
 from app.parks.services import list_chains, list_parks
@@ -304,8 +304,8 @@ class EnterprisePeople(MethodView):
 
 
 def _person(enterprise_id: int, person_id: int) -> EnterpriseContact:
-    person = db.session.get(EnterpriseContact, person_id)
-    if person is None or person.enterprise_id != enterprise_id:
+    person = enterprise_services.contact_person(db.session, enterprise_id, person_id)
+    if person is None:
         api_abort(404)
     return person
 
@@ -319,7 +319,7 @@ class EnterprisePerson(MethodView):
         """修改联系人：只改给出的字段；version 须为读取时的版本号"""
         person = _person(enterprise_id, person_id)
         version = args.pop("version")
-        kept = {name: getattr(person, name) for name in ("name", *s.PERSON_DETAILS)}
+        kept = {name: getattr(person, name) for name in PERSON_LIMITS}
 
         def action() -> EnterpriseContact:
             check_version(person, version)

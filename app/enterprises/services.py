@@ -321,6 +321,14 @@ def _clean_person(fields: Mapping[str, Any]) -> dict[str, str | None]:
     return cleaned
 
 
+def contact_person(
+    session: Session, enterprise_id: int, person_id: int
+) -> EnterpriseContact | None:
+    """The contact person *person_id* if he belongs to enterprise *enterprise_id*, else None."""
+    person = session.get(EnterpriseContact, person_id)
+    return person if person is not None and person.enterprise_id == enterprise_id else None
+
+
 def add_contact_person(
     session: Session, user: User | None, enterprise: Enterprise, **fields: Any
 ) -> EnterpriseContact:

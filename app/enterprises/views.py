@@ -19,6 +19,7 @@ from app.enterprises.services import (
     PossibleDuplicatesError,
     add_contact_person,
     can_edit_enterprises,
+    contact_person,
     create_enterprise,
     delete_contact_person,
     related_sections,
@@ -39,8 +40,8 @@ def _require_editor() -> None:
 
 def _get_person(enterprise_id: int, person_id: int) -> EnterpriseContact:
     """Load a contact person of the enterprise in the URL, or 404."""
-    person = db.get_or_404(EnterpriseContact, person_id)
-    if person.enterprise_id != enterprise_id:
+    person = contact_person(db.session, enterprise_id, person_id)
+    if person is None:
         abort(404)
     return person
 

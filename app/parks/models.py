@@ -62,7 +62,12 @@ class ChainLink(VersionedMixin, Base):
 
     @property
     def full_name(self) -> str:
-        return f"{self.chain.name} · {self.name}"
+        return link_name(self.chain.name, self.name)
 
     def __str__(self) -> str:
         return self.full_name
+
+
+def link_name(chain: str, link: str) -> str:
+    """How a chain link is named wherever it is shown with its chain: "芯 · 芯片设计"."""
+    return f"{chain} · {link}"

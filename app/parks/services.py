@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, joinedload
 from app.core.db import SAME_PLAN
 from app.core.exceptions import UserError
 from app.core.i18n import gettext as _
-from app.parks.models import Chain, ChainLink, Park
+from app.parks.models import Chain, ChainLink, Park, link_name
 
 
 class ReferenceDataError(UserError):
@@ -38,7 +38,7 @@ def link_choices(session: Session) -> list[tuple[int, str]]:
         .join(Chain)
         .order_by(Chain.sort_order, Chain.id, ChainLink.position, ChainLink.id)
     )
-    return [(link_id, f"{chain} · {link}") for link_id, chain, link in rows]
+    return [(link_id, link_name(chain, link)) for link_id, chain, link in rows]
 
 
 def _unique(session: Session, model: Any, column: Any, value: str, exclude_id: int | None) -> bool:

@@ -22,6 +22,7 @@ from sqlalchemy import (
     func,
     literal,
     literal_column,
+    null,
     or_,
     select,
     union_all,
@@ -37,7 +38,7 @@ from app.core.sqlite import Likely
 from app.core.timeutil import today_local, week_bounds
 from app.enterprises.credit_code import normalize_credit_code
 from app.enterprises.models import Enterprise
-from app.parks.models import Chain, ChainLink, Park
+from app.parks.models import Chain, ChainLink, Park, link_name
 from app.pipeline import lifecycle, visibility
 from app.pipeline.flags import TIERS, Thresholds
 from app.pipeline.lifecycle import (
@@ -787,12 +788,13 @@ _CODED_FIELDS: dict[str, type[Stage] | type[LeadSource]] = {
     "furthest_stage": Stage,
     "source": LeadSource,
 }
-#: Audited fields that store the id of another row: shown as that row's name.
-_NAMED_FIELDS: dict[str, tuple[Any, Any]] = {
-    "park_id": (Park.id, Park.name),
-    "owner_id": (User.id, User.full_name),
-    "enterprise_id": (Enterprise.id, Enterprise.name),
-    "chain_link_id": (ChainLink.id, Chain.name + " · " + ChainLink.name),
+#: Audited fields that store the id of another row: shown as that row's name (a chain link's
+#: with its chain's).
+_NAMED_FIELDS: dict[str, tuple[Any, Any, Any]] = {
+    "park_id": (Park.id, Park.name, None),
+    "owner_id": (User.id, User.full_name, None),
+    "enterprise_id": (Enterprise.id, Enterprise.name, None),
+    "chain_link_id": (ChainLink.id, ChainLink.name, Chain.name),
 }
 
 
@@ -855,13 +857,16 @@ def _names_in(session: Session, rows: Sequence[Any]) -> dict[tuple[str, str], st
         return {}
     parts = []
     for audited, ids in wanted.items():
-        key, name = _NAMED_FIELDS[audited]
-        stmt = select(literal(audited), key, name).where(key.in_(sorted(ids)))
-        if audited == "chain_link_id":
+        key, name, chain = _NAMED_FIELDS[audited]
+        stmt = select(literal(audited), key, name, chain if chain is not None else null())
+        if chain is not None:
             stmt = stmt.join(Chain, ChainLink.chain_id == Chain.id)
-        parts.append(stmt)
+        parts.append(stmt.where(key.in_(sorted(ids))))
     found = session.execute(union_all(*parts) if len(parts) > 1 else parts[0])
-    return {(audited, str(key)): name for audited, key, name in found}
+    return {
+        (audited, str(key)): name if chain is None else link_name(chain, name)
+        for audited, key, name, chain in found
+    }
 
 
 def proposals_for(session: Session, user: User, pending_only: bool = True) -> list[StageProposal]:
