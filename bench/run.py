@@ -676,7 +676,8 @@ def main(argv: list[str] | None = None) -> None:
         contact_floor = [
             (
                 "INSERT INTO contact_log (lead_id, contact_type, contact_on, summary, "
-                "created_by_id, created_at) VALUES (:id, 'visit', :d, 'floor', :u, :t)",
+                "created_by_id, created_at, updated_at, version) "
+                "VALUES (:id, 'visit', :d, 'floor', :u, :t, :t, 1)",
                 {"id": write_id, "d": today.isoformat(), "u": admin_id, "t": f"{today} 00:00:00"},
             ),
             (

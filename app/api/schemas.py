@@ -490,6 +490,8 @@ class ContactSchema(ma.Schema):
     next_step_due = F.Date(required=True, allow_none=True)
     created_by = F.Nested(UserRefSchema, required=True, allow_none=True)
     created_at = F.DateTime(required=True)
+    updated_at = F.DateTime(required=True)
+    version = F.Integer(required=True)
 
 
 class ContactCreateSchema(RequestSchema):
@@ -499,6 +501,31 @@ class ContactCreateSchema(RequestSchema):
     summary = Text(required=True)
     next_step = Text(load_default=None, allow_none=True)
     next_step_due = LocalDate(load_default=None, allow_none=True)
+
+
+#: What a correction of a contact may give: any field of a new one.
+CONTACT_FIELDS = (
+    "contact_type",
+    "contact_on",
+    "participants",
+    "summary",
+    "next_step",
+    "next_step_due",
+)
+
+
+class ContactUpdateSchema(RequestSchema):
+    contact_type = Choice(ContactType)
+    contact_on = LocalDate()
+    participants = Text(allow_none=True)
+    summary = Text()
+    next_step = Text(allow_none=True)
+    next_step_due = LocalDate(allow_none=True)
+    version = Int(required=True, metadata={"description": "读取时的版本号"})
+
+
+class VersionArgsSchema(RequestSchema):
+    version = Int(required=True, metadata={"description": "读取时的版本号"})
 
 
 class StageChangeSchema(ma.Schema):

@@ -630,6 +630,46 @@ def _shared_routes(blp: Blueprint, model: type[Lead] | type[Project]) -> None:
     Contacts.get.__doc__ = f"{word}的联系记录，新的在前"
     Contacts.post.__doc__ = f"记录一次联系（同时更新{word}的最近联系日期和下一步工作）"
 
+    def contact_of(record: Any, contact_id: int) -> ContactLog:
+        contact = services.find_contact(db.session, record, contact_id)
+        if contact is None:
+            api_abort(404)
+        return contact
+
+    class ContactItem(MethodView):
+        @record(model, "edit")
+        @blp.arguments(s.ContactUpdateSchema)
+        @blp.response(200, s.ContactSchema)
+        def patch(self, args: dict[str, Any], record: Any, contact_id: int) -> Any:
+            contact = contact_of(record, contact_id)
+            version = args.pop("version")
+            kept = {name: getattr(contact, name) for name in s.CONTACT_FIELDS}
+            return run(
+                lambda: services.correct_contact(
+                    db.session, user(), record, contact, version=version, **{**kept, **args}
+                )
+            )
+
+        @record(model, "edit")
+        @blp.arguments(s.VersionArgsSchema, location="query")
+        @blp.response(204)
+        def delete(self, args: dict[str, Any], record: Any, contact_id: int) -> None:
+            contact = contact_of(record, contact_id)
+            run(
+                lambda: services.remove_contact(
+                    db.session, user(), record, contact, version=args["version"]
+                )
+            )
+
+    ContactItem.patch.__doc__ = (
+        "更正一条联系记录：只改给出的字段，规则同新记录；version 须为读取时的版本号。"
+        "限记录人本人和园区负责人、管理员"
+    )
+    ContactItem.delete.__doc__ = (
+        "删除一条联系记录（version 为读取时的版本号）；删除前的内容保留在修改记录中。"
+        "限记录人本人和园区负责人、管理员"
+    )
+
     class StageChanges(MethodView):
         @record(model)
         @blp.response(200, s.StageChangeSchema(many=True))
@@ -679,6 +719,10 @@ def _shared_routes(blp: Blueprint, model: type[Lead] | type[Project]) -> None:
         blp.route(f"{prefix}/{name}", endpoint=f"{model.__tablename__}_{name.replace('-', '_')}")(
             view
         )
+    ContactItem.__name__ = f"{model.__name__}ContactItem"
+    blp.route(f"{prefix}/contacts/<{ID}:contact_id>", endpoint=f"{model.__tablename__}_contact")(
+        ContactItem
+    )
 
 
 _shared_routes(leads_bp, Lead)

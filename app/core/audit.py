@@ -22,7 +22,10 @@ NOT_AUDITED = {"created_at", "updated_at", "version"}
 
 
 class AuditLog(Base):
-    """One changed field (or a created/deleted record); rows are only ever inserted."""
+    """One changed field, or a created or deleted record; rows are only ever inserted.
+
+    A deletion writes a row without a field, then one row per field that held a value, the value
+    as ``old_value``."""
 
     __tablename__ = "audit_log"
 
@@ -80,6 +83,17 @@ def _changes(obj: Any) -> list[tuple[str, str | None, str | None]]:
         if old != new:
             out.append((key, old, new))
     return out
+
+
+def _last_values(obj: Any) -> list[tuple[str, str]]:
+    """The audited fields of a deleted *obj* that held a value, as text: the log keeps what was
+    removed, so that a deletion loses nothing."""
+    loaded = inspect(obj).dict
+    return [
+        (key, text)
+        for key in _audited_columns(type(obj))
+        if key != "id" and (text := _text(loaded.get(key))) is not None
+    ]
 
 
 def audit_base(session: Session) -> dict[str, Any]:
@@ -150,7 +164,9 @@ def _write_audit_rows(session: Session, flush_context: Any) -> None:
         if session.is_modified(obj, include_collections=False)
         for field, old, new in _changes(obj)
     ]
-    rows += [row(obj, "delete") for obj in audited(session.deleted)]
+    for obj in audited(session.deleted):
+        rows.append(row(obj, "delete"))
+        rows += [row(obj, "delete", field, old) for field, old in _last_values(obj)]
     if rows:
         session.connection().execute(insert(AuditLog.__table__), rows)
 

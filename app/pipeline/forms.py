@@ -96,6 +96,12 @@ class ContactForm(FlaskForm):
     next_step_due = LocalDateField(_l("下一步日期"), validators=[Optional()])
 
 
+class ContactEditForm(ContactForm):
+    """A logged contact corrected: the fields of a new one, and the version it was loaded at."""
+
+    version = HiddenField()
+
+
 class StageForm(FlaskForm):
     target = SelectField(_l("变更为"), validate_choice=True)
     effective_on = LocalDateField(

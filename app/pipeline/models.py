@@ -435,8 +435,12 @@ class StageProposal(Base):
         return self.lead if self.lead is not None else self.project  # type: ignore[return-value]
 
 
-class ContactLog(Base):
-    """One contact with an enterprise about a lead (and optionally one of its projects)."""
+class ContactLog(VersionedMixin, Base):
+    """One contact with an enterprise about a lead (and optionally one of its projects).
+
+    Its author, or a manager of the record, may correct or remove it (``services.correct_contact``,
+    ``services.remove_contact``); the version refuses a change made from an outdated page, and
+    the audit log keeps every earlier value, a removed contact's included."""
 
     __tablename__ = "contact_log"
     __audited__ = True
@@ -455,7 +459,6 @@ class ContactLog(Base):
     next_step: Mapped[str | None] = mapped_column(String(200))
     next_step_due: Mapped[dt.date | None] = mapped_column(Date)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     created_by: Mapped[User | None] = relationship()
     project: Mapped[Project | None] = relationship()

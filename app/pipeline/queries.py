@@ -707,6 +707,9 @@ CONTACT_COLUMNS = (
     ContactLog.summary,
     ContactLog.next_step,
     ContactLog.next_step_due,
+    ContactLog.created_by_id,
+    ContactLog.version,
+    ContactLog.updated_at,
     User.full_name.label("author"),
     Project.name.label("project_name"),
 )

@@ -11,7 +11,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import Forbidden
 
@@ -362,6 +362,33 @@ def update_project(
 # --- contacts -------------------------------------------------------------------------------
 
 
+def _contact_values(
+    contact_on: dt.date,
+    summary: str,
+    participants: str | None,
+    next_step: str | None,
+    next_step_due: dt.date | None,
+) -> dict[str, Any]:
+    """The checked fields of a contact, logged or corrected."""
+    if contact_on > today_local():
+        raise PipelineError(_("联系日期不能晚于今天。"), "contact_on")
+    summary = _check_text(summary, "summary", MAX_TEXT) or ""
+    if not summary:
+        raise PipelineError(_("请填写联系内容。"), "summary")
+    next_step = _check_text(next_step, "next_step", 200)
+    if next_step_due is not None and next_step is None:
+        raise PipelineError(_("填写了下一步日期，请同时填写下一步工作。"), "next_step")
+    if next_step_due is not None and next_step_due < contact_on:
+        raise PipelineError(_("下一步日期不能早于联系日期。"), "next_step_due")
+    return {
+        "contact_on": contact_on,
+        "participants": _check_text(participants, "participants", 300),
+        "summary": summary,
+        "next_step": next_step,
+        "next_step_due": next_step_due,
+    }
+
+
 def log_contact(
     session: Session,
     user: User,
@@ -376,37 +403,112 @@ def log_contact(
 ) -> ContactLog:
     """Log a contact and keep the record's last-contact date and next step in the same flush."""
     _require(visibility.can_edit(user, record))
-    if contact_on > today_local():
-        raise PipelineError(_("联系日期不能晚于今天。"), "contact_on")
-    summary = _check_text(summary, "summary", MAX_TEXT) or ""
-    if not summary:
-        raise PipelineError(_("请填写联系内容。"), "summary")
-    next_step = _check_text(next_step, "next_step", 200)
-    if next_step_due is not None and next_step is None:
-        raise PipelineError(_("填写了下一步日期，请同时填写下一步工作。"), "next_step")
-    if next_step_due is not None and next_step_due < contact_on:
-        raise PipelineError(_("下一步日期不能早于联系日期。"), "next_step_due")
+    values = _contact_values(contact_on, summary, participants, next_step, next_step_due)
     lead = record if isinstance(record, Lead) else record.lead
     project = record if isinstance(record, Project) else None
     contact = ContactLog(
         lead_id=lead.id,
         project_id=project.id if project else None,
         contact_type=contact_type,
-        contact_on=contact_on,
-        participants=_check_text(participants, "participants", 300),
-        summary=summary,
-        next_step=next_step,
-        next_step_due=next_step_due,
         created_by_id=user.id,
+        **values,
     )
     session.add(contact)
     for touched in {lead, record}:
         if touched.last_contact_on is None or contact_on > touched.last_contact_on:
             touched.last_contact_on = contact_on
-    if next_step is not None:
-        record.next_step, record.next_step_due = next_step, next_step_due
+    if values["next_step"] is not None:
+        record.next_step, record.next_step_due = values["next_step"], values["next_step_due"]
     session.flush()
     return contact
+
+
+def find_contact(session: Session, record: Record, contact_id: int) -> ContactLog | None:
+    """The contact *contact_id* logged on *record*, or None; a lead's include its projects'."""
+    contact = session.get(ContactLog, contact_id, execution_options=SAME_PLAN)
+    if contact is None:
+        return None
+    logged_on = contact.lead_id if isinstance(record, Lead) else contact.project_id
+    return contact if logged_on == record.id else None
+
+
+def _step_holder(session: Session, contact: ContactLog) -> Record:
+    """The record whose next step the contact set when it was logged: its project, or its lead."""
+    if contact.project_id is not None:
+        return session.get_one(Project, contact.project_id, execution_options=SAME_PLAN)
+    return session.get_one(Lead, contact.lead_id, execution_options=SAME_PLAN)
+
+
+def _shows_step_of(holder: Record, contact: ContactLog) -> bool:
+    """Whether *holder*'s next step is still the one *contact* gave it (or both have none)."""
+    return (holder.next_step, holder.next_step_due) == (contact.next_step, contact.next_step_due)
+
+
+def _keep_last_contact(session: Session, contact: ContactLog) -> None:
+    """Read again the last-contact date of the contact's lead and project after a correction or
+    a removal: the latest contact left (one index seek each)."""
+    session.flush()
+    for model, column, record_id in (
+        (Lead, ContactLog.lead_id, contact.lead_id),
+        (Project, ContactLog.project_id, contact.project_id),
+    ):
+        if record_id is not None:
+            touched = session.get_one(model, record_id, execution_options=SAME_PLAN)
+            touched.last_contact_on = session.scalar(
+                select(func.max(ContactLog.contact_on))
+                .where(column == record_id)
+                .execution_options(**SAME_PLAN)
+            )
+
+
+def correct_contact(
+    session: Session,
+    user: User,
+    record: Record,
+    contact: ContactLog,
+    *,
+    version: Any,
+    contact_type: ContactType,
+    contact_on: dt.date,
+    summary: str,
+    participants: str | None = None,
+    next_step: str | None = None,
+    next_step_due: dt.date | None = None,
+) -> ContactLog:
+    """Correct a contact, as loaded at *version*, with the checks of a new one.
+
+    The record's last-contact date follows; so does its next step, while it is still the one
+    this contact gave it. The audit log keeps the values corrected."""
+    _require(visibility.can_change_contact(user, record, contact.created_by_id))
+    check_version(contact, version)
+    values = _contact_values(contact_on, summary, participants, next_step, next_step_due)
+    holder = _step_holder(session, contact)
+    follows = _shows_step_of(holder, contact)
+    contact.contact_type = contact_type
+    for key, value in values.items():
+        setattr(contact, key, value)
+    if follows:
+        holder.next_step, holder.next_step_due = values["next_step"], values["next_step_due"]
+    _keep_last_contact(session, contact)
+    session.flush()
+    return contact
+
+
+def remove_contact(
+    session: Session, user: User, record: Record, contact: ContactLog, *, version: Any
+) -> None:
+    """Remove a contact, as loaded at *version* (one logged on the wrong record, or twice).
+
+    The record's last-contact date is read again; its next step is cleared while it is still
+    the one this contact gave it. The audit log keeps every value of the contact removed."""
+    _require(visibility.can_change_contact(user, record, contact.created_by_id))
+    check_version(contact, version)
+    holder = _step_holder(session, contact)
+    if contact.next_step is not None and _shows_step_of(holder, contact):
+        holder.next_step = holder.next_step_due = None
+    session.delete(contact)
+    _keep_last_contact(session, contact)
+    session.flush()
 
 
 def complete_next_step(session: Session, user: User, record: Record) -> None:

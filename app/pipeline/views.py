@@ -4,6 +4,7 @@ stage proposals, and the thresholds page. Views load and check, call a service, 
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from flask import (
@@ -42,6 +43,7 @@ from app.parks.services import link_choices, list_chains, list_parks
 from app.pipeline import badges, queries, services, visibility
 from app.pipeline.flags import current_thresholds, save_thresholds
 from app.pipeline.forms import (
+    ContactEditForm,
     ContactForm,
     DecisionForm,
     LeadForm,
@@ -285,6 +287,9 @@ def _render_detail(
         "proposal": services.pending_proposal(db.session, record),
         "can_edit": can_edit,
         "can_manage": can_manage,
+        "may_change_contact": functools.partial(
+            visibility.can_change_contact, current_user, record
+        ),
         "contact_form": contact_form,
         "stage_form": stage_form or _stage_form(record),
         "reassign_form": (reassign_form or _reassign_form(record)) if can_manage else None,
@@ -337,6 +342,82 @@ def record_contact(kind: str, record_id: int):
             return _back_to_record(kind, record_id)
     db.session.rollback()
     return _render_detail(record, contact_form=form, status=422)
+
+
+def _contact_to_change(kind: str, record_id: int, contact_id: int) -> tuple[Lead | Project, Any]:
+    """The record of the URL and its contact *contact_id* (404 when either is out of sight), for
+    a user who may correct or remove that contact (403 otherwise)."""
+    record = _load(kind, record_id)
+    contact = services.find_contact(db.session, record, contact_id)
+    if contact is None:
+        abort(404)
+    if not visibility.can_change_contact(current_user, record, contact.created_by_id):
+        abort(403)
+    return record, contact
+
+
+@bp.route(
+    "/<any(leads, projects):kind>/<int:record_id>/contacts/<int:contact_id>/edit",
+    methods=["GET", "POST"],
+)
+@login_required
+def record_contact_edit(kind: str, record_id: int, contact_id: int):
+    record, contact = _contact_to_change(kind, record_id, contact_id)
+    form = ContactEditForm(obj=contact)
+    if request.method == "GET":
+        form.contact_type.data = contact.contact_type.value
+        form.version.data = str(contact.version)
+    if form.validate_on_submit():
+        ok, _result = attempt(
+            form,
+            lambda: services.correct_contact(
+                db.session,
+                current_user,
+                record,
+                contact,
+                version=form.version.data,
+                contact_type=ContactType(form.contact_type.data),
+                contact_on=form.contact_on.data,
+                participants=form.participants.data,
+                summary=form.summary.data,
+                next_step=form.next_step.data,
+                next_step_due=form.next_step_due.data,
+            ),
+        )
+        if ok:
+            flash(_("已更正联系记录。"), "success")
+            return _back_to_record(kind, record_id)
+        # The form keeps what was typed, with the version now stored (after a conflict, saving
+        # again replaces the other change, as the message says).
+        stored = services.find_contact(db.session, record, contact_id)
+        if stored is None:
+            flash(_("该联系记录已被他人删除。"), "warning")
+            return _back_to_record(kind, record_id)
+        form.version.data = str(stored.version)
+    status = 422 if request.method == "POST" else 200
+    return render_template(
+        "pipeline/contact_form.html", form=form, record=record, kind=kind, contact=contact
+    ), status
+
+
+@bp.route(
+    "/<any(leads, projects):kind>/<int:record_id>/contacts/<int:contact_id>/delete",
+    methods=["POST"],
+)
+@login_required
+def record_contact_delete(kind: str, record_id: int, contact_id: int):
+    record, contact = _contact_to_change(kind, record_id, contact_id)
+    form = SimpleForm()
+    if form.validate_on_submit():
+        ok, _result = attempt(
+            None,
+            lambda: services.remove_contact(
+                db.session, current_user, record, contact, version=request.form.get("version")
+            ),
+        )
+        if ok:
+            flash(_("已删除联系记录。"), "success")
+    return redirect(url_for("pipeline.record_detail", kind=kind, record_id=record_id) + "#timeline")
 
 
 @bp.route("/<any(leads, projects):kind>/<int:record_id>/stage", methods=["POST"])

@@ -87,6 +87,14 @@ def can_manage(user: User, record: Record) -> bool:
     return user.role is Role.MANAGER and record.park_id in user.park_ids
 
 
+def can_change_contact(user: User, record: Record, author_id: int | None) -> bool:
+    """Return whether *user* may correct or remove a contact logged on *record* by *author_id*:
+    its author while he may change the record, and whoever manages the record."""
+    if can_manage(user, record):
+        return True
+    return author_id is not None and author_id == user.id and can_edit(user, record)
+
+
 def can_create(user: User) -> bool:
     """Return whether *user* may create leads, projects and enterprises at all."""
     return user.is_authenticated and user.role in EDITOR_ROLES

@@ -18,7 +18,12 @@ from app.api.tokens import create_token
 from app.pipeline.lifecycle import Stage
 from app.pipeline.models import StageProposal
 from app.targets.models import AnnualTarget, Metric
-from tests.factories import EnterpriseContactFactory, LeadFactory, ProjectFactory
+from tests.factories import (
+    ContactLogFactory,
+    EnterpriseContactFactory,
+    LeadFactory,
+    ProjectFactory,
+)
 
 CASES = ("anonymous", "officer", "officer2", "manager", "manager2", "leader", "admin")
 
@@ -82,6 +87,10 @@ ACCESS: dict[str, dict[str, dict[str, str]]] = {
     "pipeline.project_edit": {"GET": RECORD_EDIT, "POST": RECORD_EDIT},
     "pipeline.project_create": {"GET": RECORD_EDIT, "POST": RECORD_EDIT},
     "pipeline.record_contact": {"POST": RECORD_EDIT},
+    # The scene's contact was logged by `officer`, who owns the record (a stranger's contact is
+    # refused to officers: tests/pipeline/test_contact_changes.py).
+    "pipeline.record_contact_edit": {"GET": RECORD_EDIT, "POST": RECORD_EDIT},
+    "pipeline.record_contact_delete": {"POST": RECORD_EDIT},
     "pipeline.record_stage": {"POST": RECORD_EDIT},
     "pipeline.record_next_step_done": {"POST": RECORD_EDIT},
     "pipeline.record_reassign": {"POST": RECORD_MANAGE},
@@ -145,11 +154,13 @@ ACCESS.update(
         "api_leads.lead_projects": {"POST": API_RECORD_EDIT},
         "api_leads.lead_owner": {"PUT": API_RECORD_MANAGE},
         "api_leads.lead_contacts": {"GET": API_RECORD_VIEW, "POST": API_RECORD_EDIT},
+        "api_leads.lead_contact": {"PATCH": API_RECORD_EDIT, "DELETE": API_RECORD_EDIT},
         "api_leads.lead_stage_changes": {"GET": API_RECORD_VIEW, "POST": API_RECORD_EDIT},
         "api_projects.project_list": {"GET": API_ANY},
         "api_projects.project_item": {"GET": API_RECORD_VIEW, "PATCH": API_RECORD_EDIT},
         "api_projects.project_owner": {"PUT": API_RECORD_MANAGE},
         "api_projects.project_contacts": {"GET": API_RECORD_VIEW, "POST": API_RECORD_EDIT},
+        "api_projects.project_contact": {"PATCH": API_RECORD_EDIT, "DELETE": API_RECORD_EDIT},
         "api_projects.project_stage_changes": {"GET": API_RECORD_VIEW, "POST": API_RECORD_EDIT},
         "api_reference.park_list": {"GET": API_ANY},
         "api_reference.park_item": {"GET": API_ANY},
@@ -201,6 +212,8 @@ def scene(world: Any, session: Any) -> dict[str, Any]:
     lead = LeadFactory(owner=world.officer, park=world.park_a, chain_link=world.link)
     project = ProjectFactory(lead=lead)
     person = EnterpriseContactFactory(enterprise=lead.enterprise)
+    # Logged on the project, so that the lead's page and the project's both show it.
+    contact = ContactLogFactory(lead=lead, project_id=project.id, created_by_id=world.officer.id)
     proposal = StageProposal(
         lead_id=lead.id,
         park_id=lead.park_id,
@@ -234,6 +247,7 @@ def scene(world: Any, session: Any) -> dict[str, Any]:
         "link_id": world.link.id,
         "enterprise_id": lead.enterprise_id,
         "person_id": person.id,
+        "contact_id": contact.id,
         "proposal_id": proposal.id,
         "target_id": target.id,
         "decision": "confirm",

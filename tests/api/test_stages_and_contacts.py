@@ -227,3 +227,74 @@ def test_rejecting_needs_a_reason(session: Any, world: Any, lead: Lead, api_as: 
     response = api_as(world.admin).post(url, json={"note": "签约日期有误"})
     assert response.get_json()["status"] == "rejected"
     assert lead.stage is Stage.LEAD
+
+
+# --- a contact corrected or removed -------------------------------------------------------------
+
+
+def test_correct_a_contact_with_its_version(
+    session: Any, world: Any, lead: Lead, api_as: Any
+) -> None:
+    project = ProjectFactory(lead=lead, owner=world.officer)
+    api = api_as(world.officer)
+    created = api.post(
+        f"/api/v1/projects/{project.id}/contacts",
+        json={"contact_on": day(-1), "summary": "拜访", "next_step": "寄送资料"},
+    ).get_json()
+    assert created["version"] == 1
+    url = f"/api/v1/projects/{project.id}/contacts/{created['id']}"
+
+    # Only the fields given change; the rules are those of a new contact.
+    response = api.patch(url, json={"summary": "拜访企业董事长", "version": 1})
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert (body["summary"], body["contact_on"], body["next_step"], body["version"]) == (
+        "拜访企业董事长",
+        day(-1),
+        "寄送资料",
+        2,
+    )
+    # The lead's page reaches the project's contact too.
+    assert api.get(f"/api/v1/leads/{lead.id}/contacts").get_json()["items"][0]["version"] == 2
+
+    refused = api.patch(url, json={"contact_on": day(1), "version": 2})
+    assert refused.status_code == 422
+    assert set(error(refused)["fields"]) == {"contact_on"}
+    assert api.patch(url, json={"summary": "旧版本", "version": 1}).status_code == 409
+    assert api.patch(url, json={"summary": "缺版本"}).status_code == 422
+
+
+def test_remove_a_contact_with_its_version(
+    session: Any, world: Any, lead: Lead, api_as: Any
+) -> None:
+    api = api_as(world.officer)
+    older = api.post(
+        f"/api/v1/leads/{lead.id}/contacts", json={"contact_on": day(-9), "summary": "电话"}
+    ).get_json()
+    wrong = api.post(
+        f"/api/v1/leads/{lead.id}/contacts", json={"contact_on": day(0), "summary": "记错了"}
+    ).get_json()
+    url = f"/api/v1/leads/{lead.id}/contacts/{wrong['id']}"
+
+    assert api.delete(url).status_code == 422  # the version is required
+    assert api.delete(f"{url}?version=5").status_code == 409
+    assert api.delete(f"{url}?version=1").status_code == 204
+    assert api.delete(f"{url}?version=1").status_code == 404
+    body = api.get(f"/api/v1/leads/{lead.id}").get_json()
+    assert body["last_contact_on"] == day(-9)
+    ids = [c["id"] for c in api.get(f"/api/v1/leads/{lead.id}/contacts").get_json()["items"]]
+    assert ids == [older["id"]]
+
+
+def test_only_the_author_or_a_manager_changes_a_contact(
+    session: Any, world: Any, lead: Lead, api_as: Any
+) -> None:
+    contact = ContactLogFactory(lead=lead, created_by_id=world.manager.id)
+    session.flush()
+    url = f"/api/v1/leads/{lead.id}/contacts/{contact.id}"
+    officer = api_as(world.officer)  # owns the lead, did not log this contact
+    assert officer.patch(url, json={"summary": "改写", "version": 1}).status_code == 403
+    assert officer.delete(f"{url}?version=1").status_code == 403
+    assert api_as(world.leader).delete(f"{url}?version=1").status_code == 403
+    assert api_as(world.other_manager).delete(f"{url}?version=1").status_code == 404
+    assert api_as(world.manager).delete(f"{url}?version=1").status_code == 204
