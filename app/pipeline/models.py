@@ -21,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, relationship
 
 from app.auth.models import User
+from app.core.audit import AuditLog
 from app.core.db import Base, Money, UTCDateTime, VersionedMixin, intpk, utcnow
 from app.core.i18n import lazy_gettext as _l
 from app.enterprises.models import Enterprise
@@ -447,6 +448,9 @@ class ContactLog(VersionedMixin, Base):
     __table_args__ = (
         Index("ix_contact_log_lead", "lead_id", "contact_on"),
         Index("ix_contact_log_project", "project_id", "contact_on"),
+        # A removed contact's id is never used again (SQLite would reuse the highest): its
+        # audit rows must not become a new contact's history.
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[intpk]
@@ -462,6 +466,19 @@ class ContactLog(VersionedMixin, Base):
 
     created_by: Mapped[User | None] = relationship()
     project: Mapped[Project | None] = relationship()
+
+
+# A removed contact stays in its record's history: the audit log's rows of its removal are found
+# by the lead or project id they logged, through these partial indexes of those rows alone
+# (queries.audit_history repeats their conditions as written, for the planners to use them).
+for _field in ("lead_id", "project_id"):
+    _removal = f"entity = '{ContactLog.__tablename__}' AND action = 'delete' AND field = '{_field}'"
+    Index(
+        f"ix_audit_log_removed_{_field}",
+        AuditLog.old_value,
+        sqlite_where=text(_removal),
+        postgresql_where=text(_removal),
+    )
 
 
 class AppendOnlyError(RuntimeError):
@@ -497,6 +514,10 @@ FIELD_LABELS = {
     "planned_construction_on": _l("计划开工日期"),
     "planned_production_on": _l("计划投产日期"),
     "planned_full_production_on": _l("计划达产日期"),
+    "contact_type": _l("联系方式"),
+    "contact_on": _l("联系日期"),
+    "participants": _l("参与人员"),
+    "summary": _l("联系内容"),
     "next_step": _l("下一步工作"),
     "next_step_due": _l("下一步日期"),
     "description": _l("说明"),

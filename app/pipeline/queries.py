@@ -51,6 +51,7 @@ from app.pipeline.lifecycle import (
 from app.pipeline.models import (
     FIELD_LABELS,
     ContactLog,
+    ContactType,
     Lead,
     LeadSource,
     Project,
@@ -773,7 +774,8 @@ def timeline(
 @dataclass(frozen=True)
 class HistoryLine:
     """One change in a record's history, its values as people read them (names and labels, not
-    the ids and codes the audit log stores)."""
+    the ids and codes the audit log stores). *subject* is "record" for the record's own fields,
+    "contact" for a correction or removal of one of its contacts."""
 
     at: dt.datetime
     source: str
@@ -782,14 +784,16 @@ class HistoryLine:
     old_value: str | None
     new_value: str | None
     actor_name: str | None
+    subject: str = "record"
 
 
 #: Audited fields that store a code: shown as the code's label.
-_CODED_FIELDS: dict[str, type[Stage] | type[LeadSource]] = {
+_CODED_FIELDS: dict[str, type[Stage] | type[LeadSource] | type[ContactType]] = {
     "stage": Stage,
     "held_from": Stage,
     "furthest_stage": Stage,
     "source": LeadSource,
+    "contact_type": ContactType,
 }
 #: Audited fields that store the id of another row: shown as that row's name (a chain link's
 #: with its chain's).
@@ -801,26 +805,66 @@ _NAMED_FIELDS: dict[str, tuple[Any, Any, Any]] = {
 }
 
 
-def audit_history(session: Session, record: Any, limit: int = 100) -> list[HistoryLine]:
-    """Return the audit rows of one record with the actor's name, newest first: one statement,
-    and one more for the names of the parks, owners, enterprises and chain links its changes
-    name (none when there are none)."""
-    rows = session.execute(
-        select(
-            AuditLog.at,
-            AuditLog.source,
-            AuditLog.action,
-            AuditLog.field,
-            AuditLog.old_value,
-            AuditLog.new_value,
-            User.full_name.label("actor_name"),
+def _history_rows(session: Session, record: Any, limit: int) -> list[Any]:
+    """The audit rows of *record* and of its contacts' corrections and removals, newest first,
+    in one statement of three parts, each read through an index."""
+    subject_column = ContactLog.lead_id if isinstance(record, Lead) else ContactLog.project_id
+
+    def part(subject: str, *where: Any) -> Select:
+        return (
+            select(
+                AuditLog.id,
+                AuditLog.at,
+                AuditLog.source,
+                AuditLog.action,
+                AuditLog.field,
+                AuditLog.old_value,
+                AuditLog.new_value,
+                AuditLog.entity_id,
+                User.full_name.label("actor_name"),
+                literal_column(f"'{subject}'").label("subject"),
+            )
+            .outerjoin(User, AuditLog.actor_id == User.id)
+            .where(*where)
         )
-        .outerjoin(User, AuditLog.actor_id == User.id)
-        .where(AuditLog.entity == record.__tablename__, AuditLog.entity_id == record.id)
-        .order_by(AuditLog.at.desc(), AuditLog.id.desc())
+
+    contact = AuditLog.entity == ContactLog.__tablename__
+    # A removed contact is found by the record id its removal logged (ix_audit_log_removed_*,
+    # partial indexes whose conditions the query repeats as written).
+    removed = select(AuditLog.entity_id).where(
+        literal_column(f"entity = '{ContactLog.__tablename__}'"),
+        literal_column("action = 'delete'"),
+        literal_column(f"field = '{subject_column.key}'"),
+        AuditLog.old_value == str(record.id),
+    )
+    parts = union_all(
+        part(
+            "record",
+            AuditLog.entity == record.__tablename__,
+            AuditLog.entity_id == record.id,
+        ),
+        part(
+            "contact",
+            contact,
+            AuditLog.action == "update",
+            AuditLog.entity_id.in_(select(ContactLog.id).where(subject_column == record.id)),
+        ),
+        part("contact", contact, AuditLog.action == "delete", AuditLog.entity_id.in_(removed)),
+    ).subquery()
+    return session.execute(
+        select(parts)
+        .order_by(parts.c.at.desc(), parts.c.id.desc())
         .limit(limit)
         .execution_options(**SAME_PLAN)
     ).all()
+
+
+def audit_history(session: Session, record: Any, limit: int = 100) -> list[HistoryLine]:
+    """Return the changes of one record with the actor's name, newest first: its own fields'
+    and its contacts' corrections and removals (a removal as one line, with what the contact
+    said). One statement, and one more for the names of the parks, owners, enterprises and
+    chain links its changes name (none when there are none)."""
+    rows = _history_rows(session, record, limit)
     names = _names_in(session, rows)
 
     def shown(audited: str | None, value: str | None) -> str | None:
@@ -833,18 +877,41 @@ def audit_history(session: Session, record: Any, limit: int = 100) -> list[Histo
                 return value
         return names.get((audited, value), value)
 
-    return [
-        HistoryLine(
-            row.at,
-            row.source,
-            row.action,
-            row.field,
-            shown(row.field, row.old_value),
-            shown(row.field, row.new_value),
-            row.actor_name,
+    # A removal logs a row without a field, then one per value the contact held.
+    removed: dict[int, dict[str, str | None]] = {}
+    for row in rows:
+        if row.subject == "contact" and row.action == "delete" and row.field is not None:
+            removed.setdefault(row.entity_id, {})[row.field] = shown(row.field, row.old_value)
+    lines = []
+    for row in rows:
+        if row.subject == "contact" and row.action == "delete":
+            if row.field is not None:
+                continue
+            held = removed.get(row.entity_id, {})
+            said = " ".join(
+                value
+                for value in (held.get("contact_on"), held.get("contact_type"), held.get("summary"))
+                if value
+            )
+            lines.append(
+                HistoryLine(
+                    row.at, row.source, "delete", None, said, None, row.actor_name, "contact"
+                )
+            )
+            continue
+        lines.append(
+            HistoryLine(
+                row.at,
+                row.source,
+                row.action,
+                row.field,
+                shown(row.field, row.old_value),
+                shown(row.field, row.new_value),
+                row.actor_name,
+                row.subject,
+            )
         )
-        for row in rows
-    ]
+    return lines
 
 
 def _names_in(session: Session, rows: Sequence[Any]) -> dict[tuple[str, str], str]:

@@ -371,3 +371,48 @@ def test_a_contact_of_another_record_is_not_found_on_this_one(
     assert client.get(f"/leads/{lead.id}/contacts/{contact.id}/edit").status_code == 404
     assert client.post(f"/leads/{lead.id}/contacts/{contact.id}/delete").status_code == 404
     assert count(session, ContactLog) == 1
+
+
+# --- the record's change history --------------------------------------------------------------
+
+
+def test_the_history_shows_corrections_and_removals_of_the_records_contacts(
+    session: Any, world: Any, lead: Lead
+) -> None:
+    from app.core.audit import set_actor
+    from app.pipeline.queries import audit_history
+
+    project = ProjectFactory(lead=lead, owner=world.officer)
+    set_actor(session, world.officer.id)
+    corrected = _log(session, world.officer, project, contact_on=ago(4), summary="初稿")
+    _correct(session, world.officer, project, corrected, contact_type=ContactType.PHONE)
+    removed = _log(session, world.officer, project, contact_on=ago(2), summary="记错了线索")
+    services.remove_contact(session, world.officer, project, removed, version=removed.version)
+    # Another record's contacts stay out of this one's history.
+    other = LeadFactory(owner=world.officer, park=world.park_a)
+    gone = _log(session, world.officer, other)
+    services.remove_contact(session, world.officer, other, gone, version=gone.version)
+
+    for record in (lead, project):
+        contact_lines = [
+            line for line in audit_history(session, record) if line.subject == "contact"
+        ]
+        assert [
+            (line.action, line.field, line.old_value, line.new_value) for line in contact_lines
+        ] == [
+            ("delete", None, f"{ago(2).isoformat()} 上门拜访 记错了线索", None),
+            ("update", "contact_type", "上门拜访", "电话"),
+        ]
+        assert {line.actor_name for line in contact_lines} == {"张专员"}
+
+
+def test_the_page_lists_a_removed_contact_in_the_history(
+    session: Any, world: Any, lead: Lead, login_as: Any
+) -> None:
+    contact = _log(session, world.officer, lead, summary="重复录入的拜访")
+    session.commit()
+    client = login_as(world.officer)
+    client.post(f"/leads/{lead.id}/contacts/{contact.id}/delete", data={"version": "1"})
+    page = _text(client.get(f"/leads/{lead.id}"))
+    history = page[page.index("修改历史") :]
+    assert "删除联系记录" in history and "重复录入的拜访" in history
