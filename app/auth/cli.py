@@ -5,10 +5,13 @@ from __future__ import annotations
 import sys
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
+from sqlalchemy import select
 
-from app.auth.models import Role
+from app.auth.models import Role, User
 from app.auth.services import AccountError, create_user
+from app.auth.throttle import account_locked_until, unlock_account
 from app.core.audit import set_actor
 from app.core.i18n import in_chinese
 from app.extensions import db
@@ -62,3 +65,19 @@ def create_user_command(
             db.session.rollback()
             raise click.ClickException(exc.message) from None
         click.echo(f"已创建用户 {user.username}（{user.role.label}）")
+
+
+@users_cli.command("unlock")
+@click.argument("username")
+def unlock_user_command(username: str) -> None:
+    """Let USERNAME log in again after too many failed attempts (an administrator locked out
+    of the pages included)."""
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise click.ClickException(f"没有用户名为“{username}”的账号。")
+    until = account_locked_until(current_app, user.username)
+    unlock_account(current_app, user.username)
+    if until is None:
+        click.echo(f"{user.username} 没有被锁定。")
+    else:
+        click.echo(f"已解除 {user.username} 的登录锁定。")

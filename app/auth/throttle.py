@@ -13,13 +13,16 @@ process, each with its own storage.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import time
+from typing import Any
 
 from flask import Flask, flash, make_response, render_template, request
 from flask.wrappers import Response
 from flask_limiter import Limiter, RequestLimit
 from flask_limiter.util import get_remote_address
+from limits import RateLimitItem, parse
 
 from app.auth.forms import LoginForm
 from app.core.i18n import gettext as _
@@ -27,9 +30,18 @@ from app.core.i18n import gettext as _
 EXTENSION_KEY = "login_limiter"
 
 
+LOGIN_ENDPOINT = "auth.login"
+ACCOUNT_SCOPE = "login-account"
+
+
+def _account(username: str) -> str:
+    """The counter key of an account: its user name, case-insensitively, as it is typed."""
+    return "account:" + username.strip().lower()[:40]
+
+
 def account_key() -> str:
     """The account a login attempt is for: the user name as typed, case-insensitively."""
-    return "account:" + (request.form.get("username") or "").strip().lower()[:40]
+    return _account(request.form.get("username") or "")
 
 
 def address_key() -> str:
@@ -65,14 +77,14 @@ def init_login_limits(app: Flask) -> Limiter:
         headers_enabled=False,
     )
     app.extensions[EXTENSION_KEY] = limiter
-    view = app.view_functions["auth.login"]
+    view = app.view_functions[LOGIN_ENDPOINT]
     per_account = limiter.limit(
         lambda: app.config["LOGIN_LIMIT_PER_ACCOUNT"],
         key_func=account_key,
         methods=["POST"],
         deduct_when=attempt_failed,
         on_breach=refuse,
-        scope="login-account",
+        scope=ACCOUNT_SCOPE,
     )
     per_address = limiter.limit(
         lambda: app.config["LOGIN_LIMIT_PER_ADDRESS"],
@@ -82,10 +94,48 @@ def init_login_limits(app: Flask) -> Limiter:
         on_breach=refuse,
         scope="login-address",
     )
-    app.view_functions["auth.login"] = per_address(per_account(view))
+    app.view_functions[LOGIN_ENDPOINT] = per_address(per_account(view))
     return limiter
 
 
 def login_limiter(app: Flask) -> Limiter:
     """Return the login limiter of *app*."""
     return app.extensions[EXTENSION_KEY]
+
+
+def _account_counter(app: Flask, username: str) -> tuple[Any, RateLimitItem, list[str]]:
+    """The limiter's strategy, the per-account limit and the identifiers of *username*'s counter,
+    composed as Flask-Limiter composes them for the login view (prefix, key, endpoint:scope)."""
+    limiter = login_limiter(app)
+    identifiers = [_account(username), f"{LOGIN_ENDPOINT}:{ACCOUNT_SCOPE}"]
+    prefix = app.config.get("RATELIMIT_KEY_PREFIX", "")
+    return (
+        limiter.limiter,
+        parse(app.config["LOGIN_LIMIT_PER_ACCOUNT"]),
+        ([prefix, *identifiers] if prefix else identifiers),
+    )
+
+
+def account_locked_until(app: Flask, username: str) -> dt.datetime | None:
+    """When *username*'s login lock (too many failed attempts) ends, in UTC; None when it may
+    log in."""
+    if not app.config.get("RATELIMIT_ENABLED", True):
+        return None
+    strategy, limit, identifiers = _account_counter(app, username)
+    try:
+        if strategy.test(limit, *identifiers):
+            return None
+        reset = strategy.get_window_stats(limit, *identifiers).reset_time
+    except Exception:  # the counters' store (Redis) is out of reach: the page still opens
+        app.logger.warning("login counters unreadable for %s", username, exc_info=True)
+        return None
+    return dt.datetime.fromtimestamp(reset, dt.UTC)
+
+
+def unlock_account(app: Flask, username: str) -> None:
+    """Forget *username*'s failed login attempts: an administrator lets its owner in again (the
+    counter of the client's address, shared with others behind it, is left as it is)."""
+    if not app.config.get("RATELIMIT_ENABLED", True):
+        return
+    strategy, limit, identifiers = _account_counter(app, username)
+    strategy.clear(limit, *identifiers)

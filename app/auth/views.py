@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -17,6 +28,7 @@ from app.auth.services import (
     suggest_owners,
     update_user,
 )
+from app.auth.throttle import account_locked_until, unlock_account
 from app.core.db import SAME_PLAN, check_version
 from app.core.forms import as_choices
 from app.core.i18n import gettext as _
@@ -209,7 +221,27 @@ def user_edit(user_id: int):
         if ok:
             flash(_("已保存。"), "success")
             return redirect(url_for("auth.user_list"))
-    return render_template("auth/user_form.html", form=form, user=user)
+    return render_template(
+        "auth/user_form.html",
+        form=form,
+        user=user,
+        locked_until=account_locked_until(current_app, user.username),
+        unlock_form=FlaskForm(),
+    )
+
+
+@bp.route("/admin/users/<int:user_id>/unlock", methods=["POST"])
+@admin_required
+def user_unlock(user_id: int):
+    """Let an account locked by failed logins in again before its lock runs out."""
+    user = db.get_or_404(User, user_id)
+    if FlaskForm().validate_on_submit():
+        unlock_account(current_app, user.username)
+        current_app.logger.info(
+            "login lock of %s lifted by %s", user.username, current_user.username
+        )
+        flash(_("已解除 %(name)s 的登录锁定。", name=user.username), "success")
+    return redirect(url_for("auth.user_edit", user_id=user.id))
 
 
 @bp.route("/admin/users/<int:user_id>/password", methods=["GET", "POST"])

@@ -66,6 +66,7 @@ ACCESS: dict[str, dict[str, dict[str, str]]] = {
     "auth.user_create": {"GET": ADMIN_ONLY, "POST": ADMIN_ONLY},
     "auth.user_edit": {"GET": ADMIN_ONLY, "POST": ADMIN_ONLY},
     "auth.user_password": {"GET": ADMIN_ONLY, "POST": ADMIN_ONLY},
+    "auth.user_unlock": {"POST": ADMIN_ONLY},
     "parks.park_list": {"GET": ADMIN_ONLY},
     "parks.park_edit": {"GET": ADMIN_ONLY, "POST": ADMIN_ONLY},
     "parks.chain_list": {"GET": ADMIN_ONLY},

@@ -195,3 +195,60 @@ def test_production_counts_in_redis_when_redis_url_is_set(
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == expected
+
+
+# --- an administrator lifts a lock --------------------------------------------------------------
+
+
+def _lock(client: FlaskClient, username: str) -> None:
+    for _ in range(3):
+        attempt(client, username, "wrong-Passw0rd")
+    assert attempt(client, username, PASSWORD).status_code == 429
+
+
+@pytest.mark.parametrize("storage", ["memory", "redis"])
+def test_an_admin_lifts_a_lock_on_the_users_page(
+    limited_app: Any, world: Any, storage: str, request: Any
+) -> None:
+    settings: dict[str, Any] = {}
+    if storage == "redis":
+        settings = {
+            "RATELIMIT_STORAGE_URI": REDIS_URL,
+            "RATELIMIT_KEY_PREFIX": request.getfixturevalue("redis_prefix"),
+        }
+    app = limited_app(**settings)
+    officer = app.test_client()
+    _lock(officer, "officer")
+
+    admin = app.test_client()
+    assert attempt(admin, "admin", PASSWORD, address="10.0.0.5").status_code == 302
+    edit = f"/admin/users/{world.officer.id}"
+    page = admin.get(edit).get_data(as_text=True)
+    assert "登录失败次数过多，已被锁定至" in page and "解除锁定" in page
+    # Another account's page says nothing of a lock.
+    assert "解除锁定" not in admin.get(f"/admin/users/{world.manager.id}").get_data(as_text=True)
+
+    response = admin.post(f"/admin/users/{world.officer.id}/unlock", follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert "已解除 officer 的登录锁定。" in page and "解除锁定" not in page
+    assert attempt(officer, "officer", PASSWORD).status_code == 302
+
+
+def test_the_command_lifts_a_lock(limited_app: Any, world: Any) -> None:
+    app = limited_app()
+    _lock(app.test_client(), "officer")
+    runner = app.test_cli_runner()
+
+    def unlock(username: str) -> Any:
+        # The suite's own application context is pushed: the command must run in this one's.
+        with app.app_context():
+            return runner.invoke(args=["users", "unlock", username])
+
+    result = unlock("officer")
+    assert result.exit_code == 0, result.output
+    assert "已解除 officer 的登录锁定。" in result.output
+    assert attempt(app.test_client(), "officer", PASSWORD).status_code == 302
+
+    assert "officer 没有被锁定。" in unlock("officer").output
+    unknown = unlock("nobody")
+    assert unknown.exit_code != 0 and "没有用户名为“nobody”的账号。" in unknown.output
