@@ -136,7 +136,11 @@ def check_sqlite_foreign_keys(ctx, step, **_kw):
     broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
     if broken:
         listed = ", ".join(f"{table} row {rowid} -> {parent}" for table, rowid, parent, _ in broken)
-        raise RuntimeError(f"{step}: {len(broken)} references to missing rows: {listed[:1000]}")
+        direction = "upgrade to" if step.is_upgrade else "downgrade from"
+        raise RuntimeError(
+            f"{direction} {step.up_revision_id}: {len(broken)} references to missing rows: "
+            f"{listed[:1000]}"
+        )
 
 
 if context.is_offline_mode():

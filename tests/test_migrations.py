@@ -159,3 +159,42 @@ def test_a_populated_database_goes_down_and_up_again(app: Flask, tmp_path: Path)
         downgrade(directory=MIGRATIONS, revision="base")
         left = set(inspect(db.engine).get_table_names()) - {"alembic_version"}
         assert left == set()
+
+
+def test_a_migration_that_leaves_a_broken_reference_is_rolled_back(
+    app: Flask, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """On SQLite the migrations run without foreign key enforcement; each one checks every
+    reference before it commits, and one that leaves a row pointing nowhere is undone."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        pytest.skip("PostgreSQL enforces references inside migrations itself")
+    with migrated_scratch(app, tmp_path):
+        head = _current_revision()
+        with db.engine.connect() as connection:
+            # A row pointing nowhere, as a faulty migration could leave one (the pragma acts
+            # outside a transaction only: on the driver's connection, before any statement).
+            driver = connection.connection.driver_connection
+            driver.execute("PRAGMA foreign_keys=OFF")
+            driver.execute(
+                "INSERT INTO stage_change (lead_id, to_stage, effective_on, recorded_at) "
+                "VALUES (999999, 'lead', '2026-01-01', '2026-01-01 00:00:00')"
+            )
+            driver.commit()
+            driver.execute("PRAGMA foreign_keys=ON")
+
+        with pytest.raises(SystemExit):
+            downgrade(directory=MIGRATIONS, revision="-1")
+        # Flask-Migrate logs the error (Alembic's logging setup writes it to standard error).
+        assert (
+            f"downgrade from {head}: 1 references to missing rows: stage_change row 1 -> lead"
+            in capsys.readouterr().err
+        )
+        # The step was rolled back: the database is still at its revision, with its columns.
+        assert _current_revision() == head
+        columns = {c["name"] for c in inspect(db.engine).get_columns("contact_log")}
+        assert {"version", "updated_at"} <= columns
+
+
+def _current_revision() -> str | None:
+    with db.engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
