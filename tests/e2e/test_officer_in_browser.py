@@ -113,3 +113,42 @@ def test_a_manager_reads_his_board_the_list_and_a_record(desktop: Any) -> None:
     assert desktop.input_value("input[name=contact-contact_on]") == today_local().isoformat()
     assert not desktop.errors, desktop.errors
     shoot(desktop, "lead-detail.png")
+
+
+def test_officer_corrects_then_removes_a_contact_from_a_phone(phone: Any) -> None:
+    log_in(phone, "officer")
+    phone.goto("/leads")
+    phone.locator("table tbody tr a").first.click()
+    phone.wait_for_load_state()
+    record = phone.url
+
+    phone.fill("textarea[name=contact-summary]", "拜访：记错了企业的联系人。")
+    phone.click("#log-contact button[type=submit]")
+    phone.wait_for_load_state()
+    entry = phone.locator(".timeline li", has_text="拜访：记错了企业的联系人。")
+
+    # Correct it: the pencil opens the contact's own form, filled in.
+    entry.locator("a[href*='/contacts/']").click()
+    phone.wait_for_load_state()
+    assert phone.locator("h1").inner_text() == "更正联系记录"
+    summary = phone.locator("textarea[name=summary]")
+    assert summary.input_value() == "拜访：记错了企业的联系人。"
+    summary.fill("拜访：与企业总经理面谈用地需求。")
+    phone.click("main form button[type=submit]")
+    phone.wait_for_load_state()
+    assert phone.url.startswith(record) and "已更正联系记录" in phone.content()
+    entry = phone.locator(".timeline li", has_text="拜访：与企业总经理面谈用地需求。")
+    assert "已更正" in entry.inner_text()
+
+    # Remove it: a dismissed confirmation keeps it, an accepted one removes it.
+    phone.once("dialog", lambda dialog: dialog.dismiss())
+    entry.locator("button[data-confirm]").click()
+    assert entry.count() == 1
+    phone.once("dialog", lambda dialog: dialog.accept())
+    entry.locator("button[data-confirm]").click()
+    phone.wait_for_load_state()
+    assert "已删除联系记录" in phone.content()
+    assert "与企业总经理面谈用地需求" not in phone.locator(".timeline").inner_text()
+    # The record's change history keeps what the contact said.
+    phone.locator("details summary", has_text="修改历史").click()
+    assert "与企业总经理面谈用地需求" in phone.locator("details").inner_text()
