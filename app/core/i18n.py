@@ -82,6 +82,15 @@ def in_chinese() -> AbstractContextManager[None]:
     return flask_babel.force_locale(DEFAULT_LOCALE)
 
 
+def in_language_of(user: Any) -> AbstractContextManager[None]:
+    """Speak *user*'s chosen language within the block (Chinese when he chose none): for what
+    is made for one person outside his requests, as his weekly digest."""
+    chosen = getattr(user, "locale", None)
+    return flask_babel.force_locale(
+        chosen if chosen in current_app.config["LANGUAGES"] else DEFAULT_LOCALE
+    )
+
+
 def init_i18n(app: Flask) -> None:
     """Templates' ``_()``, ``gettext``, ``ngettext`` and ``pgettext`` through the catalogue
     above (after Flask-Babel's ``init_app``, which installs its own); the locale chosen at the

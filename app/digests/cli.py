@@ -27,6 +27,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from app.auth.models import User
+from app.core.i18n import in_language_of
 from app.core.timeutil import LOCAL_TZ, now_utc, today_local
 from app.digests.models import DeliveryStatus, DigestDelivery
 from app.digests.weeks import IsoWeek
@@ -203,11 +204,16 @@ def send_command(week_text: str | None, usernames: tuple[str, ...], dry_run: boo
         for user_id in recipients:
             user = db.session.get(User, user_id)
             preference = preference_of(db.session, user_id)
-            digest = build_digest(db.session, user, week, base_url, shared=shared)
-            if not preference.enabled or (digest.is_empty and not preference.send_when_empty):
+            with in_language_of(user):
+                digest = build_digest(db.session, user, week, base_url, shared=shared)
+                skipped = not preference.enabled or (
+                    digest.is_empty and not preference.send_when_empty
+                )
+                subject = None if skipped else render_digest(digest).subject
+            if subject is None:
                 click.echo(f"跳过 {user.username} <{user.email}>")
                 continue
-            click.echo(f"{user.username} <{user.email}>: {render_digest(digest).subject}")
+            click.echo(f"{user.username} <{user.email}>: {subject}")
         db.session.commit()  # nothing was written: ends the read transaction
         return
     try:
@@ -254,7 +260,10 @@ def preview_command(username: str, week_text: str | None) -> None:
 
     week = _week_option(week_text)
     (user,) = _users((username,))
-    rendered = render_digest(build_digest(db.session, user, week, current_app.config["BASE_URL"]))
+    with in_language_of(user):
+        rendered = render_digest(
+            build_digest(db.session, user, week, current_app.config["BASE_URL"])
+        )
     click.echo(f"主题：{rendered.subject}\n")
     click.echo(rendered.text)
     db.session.commit()  # nothing was written: ends the read transaction

@@ -67,6 +67,8 @@ from sqlalchemy.orm import Session
 from app.auth.models import Role, User
 from app.core.audit import AuditLog
 from app.core.db import Money
+from app.core.i18n import gettext as _
+from app.core.i18n import lazy_gettext as _l
 from app.core.money import format_yi, yuan_to_yi
 from app.digests.weeks import IsoWeek
 from app.enterprises.models import Enterprise
@@ -94,12 +96,12 @@ MILESTONE_DAYS = 30
 HIGHLIGHT_STAGES = frozenset({Stage.SIGNED, Stage.CONSTRUCTION, Stage.PRODUCTION})
 # (planned date column, reached date column, milestone name)
 MILESTONES = (
-    ("planned_signing_on", "signed_on", "签约"),
-    ("planned_construction_on", "construction_on", "开工"),
-    ("planned_production_on", "production_on", "投产"),
-    ("planned_full_production_on", "full_production_on", "达产"),
+    ("planned_signing_on", "signed_on", _l("签约")),
+    ("planned_construction_on", "construction_on", _l("开工")),
+    ("planned_production_on", "production_on", _l("投产")),
+    ("planned_full_production_on", "full_production_on", _l("达产")),
 )
-KIND_LABELS = {"lead": "线索", "project": "项目"}
+KIND_LABELS = {"lead": _l("线索"), "project": _l("项目")}
 
 # Section keys (the order in which a digest shows them).
 OVERDUE = "overdue"
@@ -112,16 +114,17 @@ STALLED = "stalled"
 MILESTONES_KEY = "milestones"
 BIG_MOVES = "big_moves"
 
+# Read in the recipient's language when the digest is rendered (lazy strings).
 SECTION_TITLES = {
-    OVERDUE: "已逾期的跟进",
-    DUE: "本周到期的跟进",
-    STALE: f"超过{STALE_DAYS}天未联系",
-    CHANGES: "上周阶段变化",
-    NEW_LEADS: "新增线索",
-    THRESHOLDS: "新达到投资门槛的项目",
-    STALLED: "停滞事项（长期未联系或阶段停留过久）",
-    MILESTONES_KEY: f"未来{MILESTONE_DAYS}天计划节点",
-    BIG_MOVES: "大项目进展",
+    OVERDUE: _l("已逾期的跟进"),
+    DUE: _l("本周到期的跟进"),
+    STALE: _l("超过%(n)d天未联系", n=STALE_DAYS),
+    CHANGES: _l("上周阶段变化"),
+    NEW_LEADS: _l("新增线索"),
+    THRESHOLDS: _l("新达到投资门槛的项目"),
+    STALLED: _l("停滞事项（长期未联系或阶段停留过久）"),
+    MILESTONES_KEY: _l("未来%(n)d天计划节点", n=MILESTONE_DAYS),
+    BIG_MOVES: _l("大项目进展"),
 }
 
 
@@ -215,7 +218,8 @@ class TargetProgress:
     label: str
     target: Decimal
     actual: Decimal
-    unit: str = ""
+    # An amount in 亿元, else a number of projects.
+    in_yi: bool = False
     share: Decimal = Decimal(0)
     on_pace: bool = True
 
@@ -225,10 +229,14 @@ class TargetProgress:
 
     @property
     def figures(self) -> str:
-        """ "4 / 16 个" or "68.00 / 1,500.00 亿元"."""
-        if self.unit == "亿元":
-            return f"{format_yi(self.actual)} / {format_yi(self.target)} {self.unit}"
-        return f"{int(self.actual)} / {int(self.target)} {self.unit}"
+        """ "4 / 16 个" or "68.00 / 1,500.00 亿元", in the current language."""
+        if self.in_yi:
+            return _(
+                "%(actual)s / %(target)s 亿元",
+                actual=format_yi(self.actual),
+                target=format_yi(self.target),
+            )
+        return _("%(actual)d / %(target)d 个", actual=int(self.actual), target=int(self.target))
 
 
 @dataclass
@@ -549,16 +557,26 @@ def _stalled_entries(
         notes = []
         if is_stale(record, today):
             if record.last_contact_on is None:
-                notes.append("从未联系")
+                notes.append(_("从未联系"))
             else:
-                days = (today - record.last_contact_on).days
-                notes.append(f"{days}天未联系（上次 {record.last_contact_on.isoformat()}）")
+                notes.append(
+                    _(
+                        "%(days)d天未联系（上次 %(day)s）",
+                        days=(today - record.last_contact_on).days,
+                        day=record.last_contact_on.isoformat(),
+                    )
+                )
         if too_long and too_long_in_stage(record, today):
-            in_stage = (today - record.stage_since).days
-            limit = MAX_DAYS_IN_STAGE[record.stage]
-            notes.append(f"在{labels[record.stage]}阶段已{in_stage}天（上限{limit}天）")
+            notes.append(
+                _(
+                    "在%(stage)s阶段已%(days)d天（上限%(limit)d天）",
+                    stage=labels[record.stage],
+                    days=(today - record.stage_since).days,
+                    limit=MAX_DAYS_IN_STAGE[record.stage],
+                )
+            )
         section.entries.append(
-            _entry(base_url, record, labels, date=record.last_contact_on, note="；".join(notes))
+            _entry(base_url, record, labels, date=record.last_contact_on, note=_("；").join(notes))
         )
 
 
@@ -593,7 +611,7 @@ def _change_entries(
     records, cut = _limited(rows)
     section.truncated |= cut
     for row in records:
-        before = labels[row.from_stage] if row.from_stage else "新建"
+        before = labels[row.from_stage] if row.from_stage else _("新建")
         note = f"{before} → {labels[row.to_stage]}"
         if row.reason:
             note += f"（{row.reason}）"
@@ -680,7 +698,13 @@ def _new_leads(session: Session, user: User, week: IsoWeek, base_url: str) -> Se
     for lead in rows:
         created = lead.created_at.astimezone(week.start_utc().tzinfo).date()
         section.entries.append(
-            _entry(base_url, lead, labels, date=created, note=f"来源：{lead.source.label}")
+            _entry(
+                base_url,
+                lead,
+                labels,
+                date=created,
+                note=_("来源：%(source)s", source=lead.source.label),
+            )
         )
     return section
 
@@ -758,9 +782,13 @@ def _threshold_crossings(
             continue
         last = in_week[-1].at if in_week else next(log.at for log in logs if log.action == "create")
         note = (
-            f"新建项目，总投资 {format_yi(after)} 亿元"
+            _("新建项目，总投资 %(amount)s 亿元", amount=format_yi(after))
             if before is None
-            else f"总投资 {format_yi(before)} → {format_yi(after)} 亿元"
+            else _(
+                "总投资 %(before)s → %(after)s 亿元",
+                before=format_yi(before),
+                after=format_yi(after),
+            )
         )
         section.entries.append(
             _entry(
@@ -802,7 +830,14 @@ def _milestones(session: Session, user: User, today: dt.date, base_url: str) -> 
             day = getattr(project, planned)
             if day is not None and today <= day <= horizon and getattr(project, reached) is None:
                 section.entries.append(
-                    _entry(base_url, project, labels, date=day, note=f"计划{name}", tag=name)
+                    _entry(
+                        base_url,
+                        project,
+                        labels,
+                        date=day,
+                        note=_("计划%(name)s", name=name),
+                        tag=str(name),
+                    )
                 )
     section.entries.sort(key=lambda e: (e.date, e.record_id))
     return section
@@ -857,7 +892,7 @@ def annual_target_progress(
             label=describe(row.target, thresholds),
             target=row.goal,
             actual=row.actual,
-            unit="亿元" if row.target.metric.is_amount else "个",
+            in_yi=row.target.metric.is_amount,
             share=row.share,
             on_pace=row.on_pace,
         )
@@ -1050,7 +1085,7 @@ def _overseer(session: Session, digest: Digest, shared: SharedFigures | None) ->
     digest.totals = list(overall.values())
     if not manager:
         changes = figures.sections[1]
-        big = Section(BIG_MOVES, f"{thresholds.label('big')}大项目进展")
+        big = Section(BIG_MOVES, _("%(tier)s大项目进展", tier=thresholds.label("big")))
         big.entries = [
             e
             for e in changes.entries

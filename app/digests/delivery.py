@@ -50,6 +50,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import Role, User
 from app.core.db import UTCDateTime, utcnow
+from app.core.i18n import in_language_of
 from app.core.timeutil import today_local
 from app.digests.models import DeliveryStatus, DigestDelivery, DigestPreference
 from app.digests.weeks import IsoWeek
@@ -382,14 +383,17 @@ def _deliver_one(
             session.commit()
             _finish(session, row.id, token, status=DeliveryStatus.SKIPPED, updated_at=clock())
             return "skipped"
-        digest = build_digest(
-            session, user, week, config["BASE_URL"], today=today_local(clock()), shared=shared
-        )
-        if digest.is_empty and preference is not None and not preference.send_when_empty:
+        # In the recipient's language (the shared figures are kept per language).
+        with in_language_of(user):
+            digest = build_digest(
+                session, user, week, config["BASE_URL"], today=today_local(clock()), shared=shared
+            )
+            unwanted = digest.is_empty and preference is not None and not preference.send_when_empty
+            rendered = None if unwanted else render_digest(digest)
+        if rendered is None:
             session.commit()
             _finish(session, row.id, token, status=DeliveryStatus.SKIPPED, updated_at=clock())
             return "skipped"
-        rendered = render_digest(digest)
         message = build_message(config, user, rendered, week)
         # End the read transaction before talking to the mail server.
         session.commit()

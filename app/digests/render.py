@@ -13,14 +13,15 @@ from dataclasses import dataclass
 from flask import render_template
 
 from app.auth.models import Role
+from app.core.i18n import gettext as _
+from app.core.i18n import lazy_gettext as _l
 from app.digests.content import Digest
 
-SUBJECT_PREFIX = "招商周报"
 ROLE_TITLES = {
-    Role.OFFICER: "我的工作周报",
-    Role.MANAGER: "园区招商周报",
-    Role.LEADER: "全区招商周报",
-    Role.ADMIN: "全区招商周报",
+    Role.OFFICER: _l("我的工作周报"),
+    Role.MANAGER: _l("园区招商周报"),
+    Role.LEADER: _l("全区招商周报"),
+    Role.ADMIN: _l("全区招商周报"),
 }
 
 
@@ -32,16 +33,17 @@ class RenderedDigest:
 
 
 def subject_for(digest: Digest) -> str:
-    """The subject line, e.g. "招商周报 2026年第48周"."""
-    return f"{SUBJECT_PREFIX} {digest.week.label}"
+    """The subject line in the current language, e.g. "招商周报 2026年第48周"."""
+    return _("招商周报 %(week)s", week=digest.week.label)
 
 
 def render_digest(digest: Digest) -> RenderedDigest:
-    """Render *digest* as a subject, a plain-text part and an HTML part."""
+    """Render *digest* as a subject, a plain-text part and an HTML part, in the current language
+    (the recipient's: see :func:`app.core.i18n.in_language_of`)."""
     context = {
         "digest": digest,
         "subject": subject_for(digest),
-        "title": ROLE_TITLES[digest.role],
+        "title": str(ROLE_TITLES[digest.role]),
     }
     return RenderedDigest(
         subject=context["subject"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from app.core.i18n import gettext as _
 from app.core.timeutil import LOCAL_TZ, today_local
 
 
@@ -58,7 +59,8 @@ class IsoWeek:
 
     @property
     def label(self) -> str:
-        return f"{self.year}年第{self.week}周"
+        """ "2026年第48周", in the current language."""
+        return _("%(year)d年第%(week)d周", year=self.year, week=self.week)
 
     def __str__(self) -> str:
         return f"{self.year}-W{self.week:02d}"

@@ -232,7 +232,7 @@ def test_targets_progress_as_of_the_week(session: Any, world: Any, scene: dict) 
     assert leader.targets[0].percent == f"{(big.share * 100).quantize(Decimal('0.1'))}%"
     # A park manager follows his parks' targets; another park's manager none of these.
     manager = build_digest(session, world.manager, week, BASE)
-    assert [t.unit for t in manager.targets] == ["亿元"]
+    assert [t.in_yi for t in manager.targets] == [True]
     assert build_digest(session, world.other_manager, week, BASE).targets == []
     text = render_digest(leader).text
     assert "【年度目标进度】" in text and f"{int(big.actual)} / 4 个（" in text

@@ -84,3 +84,60 @@ def test_each_role_reads_its_own_items_and_every_link_opens(
         for link in links:
             response = client.get(urlsplit(link).path)
             assert response.status_code == 200, (user.username, link)
+
+
+def test_each_recipient_reads_his_digest_in_his_own_language(
+    session: Any, world: Any, inbox: Any
+) -> None:
+    """A leader who chose English and an admin who did not share the district's figures in one
+    batch; each mail speaks its reader's language, the records' own names as they are."""
+    world.leader.locale = "en"
+    world.officer.locale = "en"
+    for user in (world.officer, world.leader, world.admin):
+        user.email = f"{user.username}@crm.test"
+    overdue = WEEK.sunday - dt.timedelta(days=2)
+    LeadFactory(
+        title="张专员的逾期线索",
+        owner=world.officer,
+        park=world.park_a,
+        next_step="回访企业",
+        next_step_due=overdue,
+    )
+    signed = LeadFactory(
+        title="园区A新签约",
+        owner=world.officer,
+        park=world.park_a,
+        stage=Stage.SIGNED,
+        stage_since=WEEK.monday + dt.timedelta(days=1),
+    )
+    session.add(
+        StageChange(
+            lead_id=signed.id,
+            from_stage=Stage.NEGOTIATING,
+            to_stage=Stage.SIGNED,
+            effective_on=WEEK.monday + dt.timedelta(days=1),
+            recorded_by_id=world.manager.id,
+        )
+    )
+    session.commit()
+
+    send_week(session, WEEK)
+
+    english = inbox.to("leader@crm.test")[0]
+    assert english["Subject"] == f"Investment digest week {WEEK.week} of {WEEK.year}"
+    chinese = inbox.to("admin@crm.test")[0]
+    assert chinese["Subject"] == f"招商周报 {WEEK.year}年第{WEEK.week}周"
+    leader_text, leader_html = _bodies(inbox, "leader@crm.test")
+    admin_text, admin_html = _bodies(inbox, "admin@crm.test")
+    for text in (leader_text, leader_html):
+        assert "District weekly digest" in text and "Last week's stage changes" in text
+        assert "Negotiating → Signed" in text and "园区A新签约" in text
+        assert "All parks by stage" in text
+    assert '<html lang="en">' in leader_html and '<html lang="zh-CN">' in admin_html
+    for text in (admin_text, admin_html):
+        assert "全区招商周报" in text and "上周阶段变化" in text and "洽谈 → 签约" in text
+        assert "District" not in text
+
+    officer_text, officer_html = _bodies(inbox, "officer@crm.test")
+    for text in (officer_text, officer_html):
+        assert "Overdue follow-ups" in text and "张专员的逾期线索" in text
