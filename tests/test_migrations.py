@@ -195,6 +195,20 @@ def test_a_migration_that_leaves_a_broken_reference_is_rolled_back(
         assert {"version", "updated_at"} <= columns
 
 
+def test_deleted_rows_ids_are_never_reused_on_sqlite(app: Flask, tmp_path: Path) -> None:
+    """The audited tables users delete rows from are AUTOINCREMENT after the migrations, as
+    the models declare (a reused id would join a new row's audit history to a deleted one's)."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        pytest.skip("PostgreSQL sequences never hand out an id twice")
+    with migrated_scratch(app, tmp_path), db.engine.connect() as connection:
+        for name in ("contact_log", "enterprise_contact", "annual_target"):
+            assert db.metadata.tables[name].kwargs.get("sqlite_autoincrement"), name
+            sql = connection.exec_driver_sql(
+                "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+            ).scalar()
+            assert "AUTOINCREMENT" in sql, name
+
+
 def _current_revision() -> str | None:
     with db.engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()

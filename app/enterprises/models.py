@@ -85,6 +85,9 @@ class EnterpriseContact(VersionedMixin, Base):
 
     __tablename__ = "enterprise_contact"
     __audited__ = True
+    # A removed person's id is never given to another (SQLite would reuse the highest): the
+    # audit log's rows of one id stay one person's.
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[intpk]
     enterprise_id: Mapped[int] = mapped_column(

@@ -57,6 +57,8 @@ class AnnualTarget(VersionedMixin, Base):
         CheckConstraint("goal_count IS NULL OR goal_count > 0", name="goal_count_positive"),
         CheckConstraint("goal_amount IS NULL OR goal_amount > 0", name="goal_amount_positive"),
         Index("ix_annual_target_year", "year"),
+        # A deleted target's id is never given to another (SQLite would reuse the highest).
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[intpk]

@@ -9,7 +9,9 @@ A contact's author or a manager of its record may now correct or remove it; the 
 refuses a change made from an outdated page, as on leads and projects. Existing contacts start
 at version 1 and were last changed when they were logged. A removal is logged with every value
 the contact held; its record's history finds it by the lead or project id it logged, through
-two partial indexes of those rows alone.
+two partial indexes of those rows alone. On SQLite, contact_log, enterprise_contact and
+annual_target (the audited tables whose rows users delete) become AUTOINCREMENT: a deleted row's
+id is never given to a new one, whose audit rows would otherwise join the deleted one's.
 """
 import sqlalchemy as sa
 from alembic import op
@@ -22,6 +24,7 @@ branch_labels = None
 depends_on = None
 
 FIELDS = ('lead_id', 'project_id')
+DELETABLE = ('enterprise_contact', 'annual_target')
 
 
 def upgrade():
@@ -36,6 +39,13 @@ def upgrade():
     ) as batch_op:
         batch_op.alter_column('version', server_default=None)
         batch_op.alter_column('updated_at', existing_type=sa.DateTime(), nullable=False)
+    # The other tables whose rows users delete are copied with AUTOINCREMENT too (SQLite only).
+    if op.get_bind().dialect.name == 'sqlite':
+        for table in DELETABLE:
+            with op.batch_alter_table(
+                table, recreate='always', table_kwargs={'sqlite_autoincrement': True}
+            ):
+                pass
     for field in FIELDS:
         removal = sa.text(
             f"entity = 'contact_log' AND action = 'delete' AND field = '{field}'"

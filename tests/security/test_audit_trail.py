@@ -157,3 +157,33 @@ def test_deleting_a_user_only_clears_the_actor(session: Any, world: Any) -> None
     row = session.get(AuditLog, row.id)
     assert row.actor_id is None
     assert (row.field, row.new_value) == ("full_name", "刘局长（改）")
+
+
+# --- a deletion loses nothing -----------------------------------------------------------------
+
+
+def test_a_deleted_row_leaves_its_values_and_its_id_to_no_one(session: Any, world: Any) -> None:
+    """The audit log keeps every value a deleted row held, and no later row takes its id (on
+    SQLite the tables users delete from are AUTOINCREMENT), so that one id's rows stay one
+    row's history."""
+    from tests.factories import EnterpriseContactFactory, EnterpriseFactory
+
+    enterprise = EnterpriseFactory()
+    person = EnterpriseContactFactory(
+        enterprise=enterprise, name="王经理", phone="13800000000", title="投资总监"
+    )
+    session.flush()
+    gone = person.id
+    session.delete(person)
+    session.flush()
+
+    rows = entries(session, "enterprise_contact", gone)
+    assert [(r.action, r.field) for r in rows][:2] == [("create", None), ("delete", None)]
+    kept = {r.field: r.old_value for r in rows[2:]}
+    assert kept["name"] == "王经理" and kept["phone"] == "13800000000"
+    assert kept["enterprise_id"] == str(enterprise.id)
+    assert all(r.action == "delete" and r.new_value is None for r in rows[2:])
+
+    successor = EnterpriseContactFactory(enterprise=enterprise, name="李助理")
+    session.flush()
+    assert successor.id > gone
