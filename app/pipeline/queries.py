@@ -787,6 +787,17 @@ class HistoryLine:
     subject: str = "record"
 
 
+#: Changes a record's page shows at first; all of them on request.
+HISTORY_SHOWN = 100
+
+
+@dataclass
+class History:
+    lines: list[HistoryLine]
+    # True when older changes exist than the lines show.
+    more: bool = False
+
+
 #: Audited fields that store a code: shown as the code's label.
 _CODED_FIELDS: dict[str, type[Stage] | type[LeadSource] | type[ContactType]] = {
     "stage": Stage,
@@ -805,7 +816,7 @@ _NAMED_FIELDS: dict[str, tuple[Any, Any, Any]] = {
 }
 
 
-def _history_rows(session: Session, record: Any, limit: int) -> list[Any]:
+def _history_rows(session: Session, record: Any, limit: int | None) -> list[Any]:
     """The audit rows of *record* and of its contacts' corrections and removals, newest first,
     in one statement of three parts, each read through an index."""
     subject_column = ContactLog.lead_id if isinstance(record, Lead) else ContactLog.project_id
@@ -851,20 +862,21 @@ def _history_rows(session: Session, record: Any, limit: int) -> list[Any]:
         ),
         part("contact", contact, AuditLog.action == "delete", AuditLog.entity_id.in_(removed)),
     ).subquery()
-    return session.execute(
-        select(parts)
-        .order_by(parts.c.at.desc(), parts.c.id.desc())
-        .limit(limit)
-        .execution_options(**SAME_PLAN)
-    ).all()
+    stmt = select(parts).order_by(parts.c.at.desc(), parts.c.id.desc())
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return session.execute(stmt.execution_options(**SAME_PLAN)).all()
 
 
-def audit_history(session: Session, record: Any, limit: int = 100) -> list[HistoryLine]:
+def audit_history(session: Session, record: Any, limit: int | None = HISTORY_SHOWN) -> History:
     """Return the changes of one record with the actor's name, newest first: its own fields'
     and its contacts' corrections and removals (a removal as one line, with what the contact
-    said). One statement, and one more for the names of the parks, owners, enterprises and
-    chain links its changes name (none when there are none)."""
-    rows = _history_rows(session, record, limit)
+    said); the *limit* latest audit rows (all with None), and whether older ones exist. One
+    statement, and one more for the names of the parks, owners, enterprises and chain links its
+    changes name (none when there are none)."""
+    rows = _history_rows(session, record, None if limit is None else limit + 1)
+    more = limit is not None and len(rows) > limit
+    rows = rows[:limit] if more else rows
     names = _names_in(session, rows)
 
     def shown(audited: str | None, value: str | None) -> str | None:
@@ -911,7 +923,7 @@ def audit_history(session: Session, record: Any, limit: int = 100) -> list[Histo
                 row.subject,
             )
         )
-    return lines
+    return History(lines, more)
 
 
 def _names_in(session: Session, rows: Sequence[Any]) -> dict[tuple[str, str], str]:

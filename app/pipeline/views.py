@@ -283,7 +283,11 @@ def _render_detail(
         "record": record,
         "kind": _kind(record),
         "timeline": queries.timeline(db.session, record, limit=shown),
-        "audit": queries.audit_history(db.session, record),
+        "audit": queries.audit_history(
+            db.session,
+            record,
+            limit=None if request.args.get("history") == "all" else queries.HISTORY_SHOWN,
+        ),
         "proposal": services.pending_proposal(db.session, record),
         "can_edit": can_edit,
         "can_manage": can_manage,

@@ -395,7 +395,7 @@ def test_the_history_shows_corrections_and_removals_of_the_records_contacts(
 
     for record in (lead, project):
         contact_lines = [
-            line for line in audit_history(session, record) if line.subject == "contact"
+            line for line in audit_history(session, record).lines if line.subject == "contact"
         ]
         assert [
             (line.action, line.field, line.old_value, line.new_value) for line in contact_lines
@@ -416,3 +416,29 @@ def test_the_page_lists_a_removed_contact_in_the_history(
     page = _text(client.get(f"/leads/{lead.id}"))
     history = page[page.index("修改历史") :]
     assert "删除联系记录" in history and "重复录入的拜访" in history
+
+
+def test_a_long_history_offers_the_rest_instead_of_cutting_it(
+    session: Any, world: Any, lead: Lead, login_as: Any, monkeypatch: Any
+) -> None:
+    from app.pipeline import queries
+
+    for n in range(4):
+        lead.description = f"第{n}次修改说明"
+        session.flush()
+    history = queries.audit_history(session, lead, limit=3)
+    assert (len(history.lines), history.more) == (3, True)
+    everything = queries.audit_history(session, lead, limit=None)
+    assert len(everything.lines) > 3 and not everything.more
+    session.commit()
+
+    monkeypatch.setattr(queries, "HISTORY_SHOWN", 3)
+    client = login_as(world.manager)
+    page = _text(client.get(f"/leads/{lead.id}"))
+    shown = page[page.index("修改历史") :]
+    # The three latest changes; the record's creation is among the older ones.
+    assert "显示全部修改记录" in shown and "第3次修改说明" in shown and "创建" not in shown
+    page = _text(client.get(f"/leads/{lead.id}?history=all"))
+    shown = page[page.index("修改历史") :]
+    assert "显示全部修改记录" not in shown and "创建" in shown
+    assert '<details class="mt-4" id="history" open>' in page
