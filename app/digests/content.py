@@ -69,6 +69,7 @@ from app.core.audit import AuditLog
 from app.core.db import Money
 from app.core.i18n import gettext as _
 from app.core.i18n import lazy_gettext as _l
+from app.core.i18n import lazy_pgettext as _p
 from app.core.money import format_yi, yuan_to_yi
 from app.digests.weeks import IsoWeek
 from app.enterprises.models import Enterprise
@@ -101,7 +102,7 @@ MILESTONES = (
     ("planned_production_on", "production_on", _l("投产")),
     ("planned_full_production_on", "full_production_on", _l("达产")),
 )
-KIND_LABELS = {"lead": _l("线索"), "project": _l("项目")}
+KIND_LABELS = {"lead": _p("kind", "线索"), "project": _p("kind", "项目")}
 
 # Section keys (the order in which a digest shows them).
 OVERDUE = "overdue"
@@ -120,7 +121,7 @@ SECTION_TITLES = {
     DUE: _l("本周到期的跟进"),
     STALE: _l("超过%(n)d天未联系", n=STALE_DAYS),
     CHANGES: _l("上周阶段变化"),
-    NEW_LEADS: _l("新增线索"),
+    NEW_LEADS: _p("digest", "新增线索"),
     THRESHOLDS: _l("新达到投资门槛的项目"),
     STALLED: _l("停滞事项（长期未联系或阶段停留过久）"),
     MILESTONES_KEY: _l("未来%(n)d天计划节点", n=MILESTONE_DAYS),

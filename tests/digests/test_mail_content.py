@@ -133,6 +133,7 @@ def test_each_recipient_reads_his_digest_in_his_own_language(
         assert "District weekly digest" in text and "Last week's stage changes" in text
         assert "Negotiating → Signed" in text and "园区A新签约" in text
         assert "All parks by stage" in text
+    assert "园区A新签约 (lead)" in leader_text and "New leads</th>" in leader_html
     assert '<html lang="en">' in leader_html and '<html lang="zh-CN">' in admin_html
     for text in (admin_text, admin_html):
         assert "全区招商周报" in text and "上周阶段变化" in text and "洽谈 → 签约" in text
