@@ -95,6 +95,16 @@ class ContactForm(FlaskForm):
     next_step = StringField(_l("下一步工作"), validators=[Optional(), Length(max=200)])
     next_step_due = LocalDateField(_l("下一步日期"), validators=[Optional()])
 
+    def contact_fields(self) -> dict[str, Any]:
+        """The submitted values as keyword arguments of ``log_contact`` and ``correct_contact``."""
+        return {
+            "contact_type": ContactType(self.contact_type.data),
+            **{
+                name: self[name].data
+                for name in ("contact_on", "participants", "summary", "next_step", "next_step_due")
+            },
+        }
+
 
 class ContactEditForm(ContactForm):
     """A logged contact corrected: the fields of a new one, and the version it was loaded at."""

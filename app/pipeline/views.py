@@ -329,17 +329,7 @@ def record_contact(kind: str, record_id: int):
     if form.validate_on_submit():
         ok, _result = attempt(
             form,
-            lambda: services.log_contact(
-                db.session,
-                current_user,
-                record,
-                contact_type=ContactType(form.contact_type.data),
-                contact_on=form.contact_on.data,
-                participants=form.participants.data,
-                summary=form.summary.data,
-                next_step=form.next_step.data,
-                next_step_due=form.next_step_due.data,
-            ),
+            lambda: services.log_contact(db.session, current_user, record, **form.contact_fields()),
         )
         if ok:
             flash(_("已记录联系。"), "success")
@@ -380,12 +370,7 @@ def record_contact_edit(kind: str, record_id: int, contact_id: int):
                 record,
                 contact,
                 version=form.version.data,
-                contact_type=ContactType(form.contact_type.data),
-                contact_on=form.contact_on.data,
-                participants=form.participants.data,
-                summary=form.summary.data,
-                next_step=form.next_step.data,
-                next_step_due=form.next_step_due.data,
+                **form.contact_fields(),
             ),
         )
         if ok:

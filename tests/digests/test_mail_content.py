@@ -23,25 +23,15 @@ def _bodies(inbox: Any, address: str) -> tuple[str, str]:
     return text, html
 
 
-def test_each_role_reads_its_own_items_and_every_link_opens(
-    app: Any, session: Any, world: Any, inbox: Any, client: Any, login_as: Any
-) -> None:
-    for user in (world.officer, world.other_officer, world.manager, world.leader):
-        user.email = f"{user.username}@crm.test"
-    overdue = WEEK.sunday - dt.timedelta(days=2)
+def _overdue_and_signed(session: Any, world: Any) -> Any:
+    """张专员's lead with a follow-up overdue at the end of WEEK, and a lead of park A signed in
+    WEEK (its stage change recorded by the manager); returns the overdue one."""
     mine = LeadFactory(
         title="张专员的逾期线索",
         owner=world.officer,
         park=world.park_a,
         next_step="回访企业",
-        next_step_due=overdue,
-    )
-    LeadFactory(
-        title="李专员的线索",
-        owner=world.other_officer,
-        park=world.park_b,
-        next_step="准备材料",
-        next_step_due=overdue,
+        next_step_due=WEEK.sunday - dt.timedelta(days=2),
     )
     signed = LeadFactory(
         title="园区A新签约",
@@ -58,6 +48,23 @@ def test_each_role_reads_its_own_items_and_every_link_opens(
             effective_on=WEEK.monday + dt.timedelta(days=1),
             recorded_by_id=world.manager.id,
         )
+    )
+    session.commit()
+    return mine
+
+
+def test_each_role_reads_its_own_items_and_every_link_opens(
+    app: Any, session: Any, world: Any, inbox: Any, client: Any, login_as: Any
+) -> None:
+    for user in (world.officer, world.other_officer, world.manager, world.leader):
+        user.email = f"{user.username}@crm.test"
+    mine = _overdue_and_signed(session, world)
+    LeadFactory(
+        title="李专员的线索",
+        owner=world.other_officer,
+        park=world.park_b,
+        next_step="准备材料",
+        next_step_due=WEEK.sunday - dt.timedelta(days=2),
     )
     session.commit()
 
@@ -95,31 +102,7 @@ def test_each_recipient_reads_his_digest_in_his_own_language(
     world.officer.locale = "en"
     for user in (world.officer, world.leader, world.admin):
         user.email = f"{user.username}@crm.test"
-    overdue = WEEK.sunday - dt.timedelta(days=2)
-    LeadFactory(
-        title="张专员的逾期线索",
-        owner=world.officer,
-        park=world.park_a,
-        next_step="回访企业",
-        next_step_due=overdue,
-    )
-    signed = LeadFactory(
-        title="园区A新签约",
-        owner=world.officer,
-        park=world.park_a,
-        stage=Stage.SIGNED,
-        stage_since=WEEK.monday + dt.timedelta(days=1),
-    )
-    session.add(
-        StageChange(
-            lead_id=signed.id,
-            from_stage=Stage.NEGOTIATING,
-            to_stage=Stage.SIGNED,
-            effective_on=WEEK.monday + dt.timedelta(days=1),
-            recorded_by_id=world.manager.id,
-        )
-    )
-    session.commit()
+    _overdue_and_signed(session, world)
 
     send_week(session, WEEK)
 
